@@ -1,0 +1,17 @@
+"""User-facing errors: the CLI prints them as one line and exits non-zero."""
+from __future__ import annotations
+
+import os
+
+
+class MatbenchError(Exception):
+    """A problem the user can fix; its message is one line, no traceback is shown."""
+
+
+class InputError(MatbenchError):
+    """Bad input data: names the offending file and the problem."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = os.fspath(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

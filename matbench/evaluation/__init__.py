@@ -1,0 +1,1 @@
+"""Evaluation: per-image metrics, results files and the Runner-driven loop."""

@@ -1,0 +1,43 @@
+"""Aggregation of per-image rows into the paper's summary numbers."""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+#: AIM-500's groups, in the order the paper's tables use.
+TYPES = ("SO", "STM", "NS")
+CATEGORIES = ("animal", "portrait", "transparent", "plant", "furniture", "toy", "fruit")
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _group(rows: Sequence[dict], field: str, groups: Sequence[str], key: str) -> dict:
+    names = list(groups) + sorted({r[field] for r in rows} - set(groups))
+    means = {g: _mean(r[key] for r in rows if r[field] == g) for g in names}
+    counts = {g: sum(1 for r in rows if r[field] == g) for g in names}
+    present = [means[g] for g in groups if means[g] is not None]
+    return {
+        "sad": means,
+        "count": counts,
+        "avg": sum(present) / len(present) if present else None,
+        "missing": [g for g in groups if means[g] is None],
+    }
+
+
+def summarize(rows: Sequence[dict], keys: Sequence[str]) -> dict:
+    """Means over images of every metric, SAD per type and category and their "Avg." columns.
+
+    "Avg." is the unweighted mean of the group means (as the AIM README computes it); groups with
+    no image are left out of it and listed under ``missing``. A value of ``None`` in a row (e.g. a
+    trimap metric on an image without unknown pixels) is left out of that metric's mean.
+    """
+    return {
+        "count": len(rows),
+        "metrics": {k: _mean(r.get(k) for r in rows) for k in keys},
+        "type": _group(rows, "type", TYPES, "sad"),
+        "category": _group(rows, "category", CATEGORIES, "sad"),
+        "no_unknown_region": sorted(r["name"] for r in rows if r.get("unknown_pixels") == 0),
+    }

@@ -1,0 +1,53 @@
+"""The five plugin registries, children of mmengine's so configs build across both."""
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import Registry
+
+from .errors import MatbenchError
+
+MODELS = Registry("model", parent=MMENGINE_MODELS, scope="matbench")
+DATASETS = Registry("dataset", parent=MMENGINE_DATASETS, scope="matbench")
+METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="matbench")
+TRANSFORMS = Registry("transform", parent=MMENGINE_TRANSFORMS, scope="matbench")
+STRATEGIES = Registry("strategy", scope="matbench")
+
+#: The kinds `matbench list` shows, in order.
+REGISTRIES: dict[str, Registry] = {
+    "models": MODELS,
+    "datasets": DATASETS,
+    "strategies": STRATEGIES,
+    "metrics": METRICS,
+    "transforms": TRANSFORMS,
+}
+
+
+def lookup(registry: Registry, name: str) -> Any:
+    """The object registered under `name`, or a one-line error with a "did you mean"."""
+    from .plugins import load_plugins
+
+    load_plugins()
+    obj = registry.get(name)
+    if obj is not None:
+        return obj
+    names = sorted(registry.module_dict)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    if not close:
+        lowered = {n.lower(): n for n in names}
+        close = [lowered[name.lower()]] if name.lower() in lowered else []
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise MatbenchError(f"unknown {registry.name} '{name}'{hint} (known: {', '.join(names) or 'none'})")
+
+
+def build(registry: Registry, cfg: dict) -> Any:
+    """Build `cfg` (a dict with `type`) from `registry`, with a clear error for unknown types."""
+    cfg = dict(cfg)
+    obj_type = cfg.pop("type")
+    cls = lookup(registry, obj_type) if isinstance(obj_type, str) else obj_type
+    return cls(**cfg)
