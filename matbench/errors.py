@@ -15,3 +15,6 @@ class InputError(MatbenchError):
         self.path = os.fspath(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+    def __reduce__(self):  # keep (path, problem) across process boundaries
+        return (type(self), (self.path, self.problem))

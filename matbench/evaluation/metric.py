@@ -1,6 +1,8 @@
 """`ImageMetric`: the mmengine `BaseMetric` that gathers per-image matting metric functions."""
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -9,41 +11,106 @@ from mmengine.evaluator import BaseMetric
 from .summary import summarize
 
 
+def _load(sample: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Prediction, alpha and trimap of a sample: the arrays it carries or read from its paths."""
+    from ..io import check_same_size, read_alpha, read_prediction, read_trimap
+
+    alpha = sample["alpha"] if "alpha" in sample else read_alpha(sample["alpha_path"])
+    trimap = sample["trimap"] if "trimap" in sample else read_trimap(sample["trimap_path"])
+    if "pred_alpha" in sample:
+        pred = sample["pred_alpha"]
+        pred_where = sample.get("image_path", sample["name"])
+    else:
+        pred_where = sample["pred_path"]
+        pred = read_prediction(pred_where)
+    check_same_size({sample.get("alpha_path", "alpha"): alpha,
+                     sample.get("trimap_path", "trimap"): trimap, pred_where: pred})
+    return pred, alpha, trimap
+
+
+def score(metric_cls: type, sample: dict) -> dict[str, Any]:
+    """One per-image row; runs in a worker process when the metric has a pool."""
+    pred, alpha, trimap = _load(sample)
+    values = metric_cls.compute_image(pred, alpha, trimap)
+    return {"name": sample["name"], "type": sample["type"], "category": sample["category"],
+            "unknown_pixels": int(np.count_nonzero(trimap == 128)), **values}
+
+
 class ImageMetric(BaseMetric):
     """Per-image metrics over a dataset; a subclass is one metric *variant* (e.g. "aim", "dim").
 
-    Subclasses set ``variant`` and ``keys`` and implement :meth:`compute_image`. Each data sample
-    reaching :meth:`process` is a dict with ``name``, ``type``, ``category``, ``pred_alpha``
-    (float64 HxW in [0, 1]), ``alpha`` (float64 HxW in [0, 1]) and ``trimap`` (uint8 HxW,
-    0/128/255). ``on_row`` (set by the evaluation loop) sees every finished row at once, so a
-    killed run keeps what it computed; ``on_done`` receives all rows and the summary on rank 0.
+    Subclasses set ``variant`` and ``keys`` and implement the static :meth:`compute_image`.
+    A data sample reaching :meth:`process` is a dict with ``name``, ``type``, ``category`` and
+    either arrays (``pred_alpha``, ``alpha`` float64 HxW in [0, 1]; ``trimap`` uint8 0/128/255)
+    or the paths to read them from (``pred_path``, ``alpha_path``, ``trimap_path``) — paths let
+    a pool of ``workers`` processes read and score images in parallel without copying arrays.
+    ``on_row`` (set by the evaluation loop) sees every finished row at once, so a killed run
+    keeps what it computed; ``on_done`` receives all rows and the summary on rank 0.
     """
 
     variant: str = ""
     keys: tuple[str, ...] = ()
     default_prefix = "matting"
 
-    def __init__(self, collect_device: str = "cpu", prefix: str | None = None) -> None:
+    def __init__(self, workers: int = 0, collect_device: str = "cpu", prefix: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        self.workers = workers
         self.on_row: Callable[[dict], None] | None = None
         self.on_done: Callable[[list[dict], dict], None] | None = None
         self.previous_rows: list[dict] = []
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: list[Future] = []
 
-    def compute_image(self, pred: np.ndarray, alpha: np.ndarray, trimap: np.ndarray) -> dict[str, float | None]:
-        """The metric values of one image, keyed by ``self.keys``."""
+    @staticmethod
+    def compute_image(pred: np.ndarray, alpha: np.ndarray, trimap: np.ndarray) -> dict[str, float | None]:
+        """The metric values of one image, keyed by ``keys``."""
         raise NotImplementedError
-
-    def row(self, sample: dict) -> dict[str, Any]:
-        values = self.compute_image(sample["pred_alpha"], sample["alpha"], sample["trimap"])
-        return {"name": sample["name"], "type": sample["type"], "category": sample["category"],
-                "unknown_pixels": int(np.count_nonzero(sample["trimap"] == 128)), **values}
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            row = self.row(sample)
-            if self.on_row is not None:
-                self.on_row(row)
-            self.results.append(row)
+            # with a pool, workers re-read ground truth from its files rather than receive copies
+            job = {k: v for k, v in sample.items() if k != "image" and not (
+                self.workers and k in ("alpha", "trimap") and f"{k}_path" in sample)}
+            if self.workers > 0:
+                self._pending.append(self._get_pool().submit(score, type(self), job))
+            else:
+                self._finish(score(type(self), job))
+        self._drain(wait=False)
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            import torch
+
+            method = "spawn" if torch.cuda.is_initialized() else "fork"
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+        return self._pool
+
+    def _finish(self, row: dict) -> None:
+        if self.on_row is not None:
+            self.on_row(row)
+        self.results.append(row)
+
+    def _drain(self, wait: bool) -> None:
+        keep = []
+        for future in self._pending:
+            if wait or future.done():
+                self._finish(future.result())
+            else:
+                keep.append(future)
+        self._pending = keep
+
+    def close(self) -> None:
+        """Stop the worker pool (pending work is abandoned)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def evaluate(self, size: int) -> dict:
+        try:
+            self._drain(wait=True)
+        finally:
+            self.close()
+        return super().evaluate(size)
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         rows = sorted(self.previous_rows + list(results), key=lambda r: r["name"])

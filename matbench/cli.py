@@ -1,0 +1,120 @@
+"""The `matbench` command line: commands parse their options and delegate."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .errors import MatbenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="matbench: benchmark natural image matting methods.")
+
+_FORMATS = ("md", "latex", "csv", "html")
+
+
+@app.command("list")
+def list_plugins(kind: Optional[str] = typer.Argument(None, help="models, datasets, strategies, metrics or transforms")) -> None:
+    """Show every registered plugin with the package it came from."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .plugins import registered
+
+    table = Table("kind", "name", "package", "module")
+    for info in registered(kind):
+        table.add_row(info.kind, info.name, info.package, info.module)
+    Console().print(table)
+
+
+@app.command("eval")
+def eval_command(
+    dataset: Optional[str] = typer.Option(None, help="dataset plugin (aim500, folder, embedded; default: embedded)"),
+    data_root: Optional[Path] = typer.Option(None, help="dataset folder"),
+    dataset_option: List[str] = typer.Option([], "--dataset-option", help="KEY=VALUE for the dataset plugin"),
+    predictions: Optional[Path] = typer.Option(None, help="folder of predicted alpha PNGs <name>.png"),
+    model: Optional[str] = typer.Option(None, help="model plugin (a trimap-based method or a network)"),
+    config: Optional[Path] = typer.Option(None, help="mmengine config with model / strategy / load_from"),
+    checkpoint: Optional[Path] = typer.Option(None, help="network weights (.pth)"),
+    strategy: Optional[str] = typer.Option(None, help="inference strategy plugin for networks"),
+    strategy_option: List[str] = typer.Option([], "--strategy-option", help="KEY=VALUE for the strategy"),
+    random_weights: bool = typer.Option(False, help="smoke test a network without weights (marked in results)"),
+    metric_variant: str = typer.Option("aim", help="metric variant: aim (official AIM code) or dim (Composition-1k, mmagic)"),
+    work_dir: Optional[Path] = typer.Option(None, help="where results.json and the journal go"),
+    label: Optional[str] = typer.Option(None, help="name of this run in tables"),
+    workers: int = typer.Option(2, help="data loading processes"),
+    metric_workers: int = typer.Option(2, help="metric processes (0: in the main process)"),
+    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
+    launcher: str = typer.Option("none", help="none, or pytorch under torchrun"),
+    restart: bool = typer.Option(False, help="discard finished images in the work dir and start over"),
+    fmt: str = typer.Option("md", "--format", help="table format printed at the end"),
+) -> None:
+    """Evaluate predictions or a model on a dataset; writes WORK/results.json and prints the table."""
+    if device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    from .evaluation.options import make_job
+    from .evaluation.run import RESULTS_FILE, evaluate
+    from .leaderboard import render
+
+    job = make_job(dataset=dataset, data_root=data_root, dataset_options=dataset_option, predictions=predictions,
+                   model=model, config=config, checkpoint=checkpoint, strategy=strategy,
+                   strategy_options=strategy_option, random_weights=random_weights, variant=metric_variant,
+                   work_dir=work_dir, label=label, workers=workers, metric_workers=metric_workers,
+                   launcher=launcher, restart=restart)
+    results = evaluate(job)
+    if results:
+        typer.echo(render([results], fmt))
+        typer.echo(f"results: {Path(job.work_dir) / RESULTS_FILE}")
+
+
+@app.command("leaderboard")
+def leaderboard_command(
+    results: List[Path] = typer.Argument(..., help="results.json files"),
+    fmt: str = typer.Option("md", "--format", help="md, latex, csv or html"),
+    paper: bool = typer.Option(False, help="add the published AimNet rows as reference"),
+    out: Optional[Path] = typer.Option(None, help="also write the tables to this file"),
+) -> None:
+    """Paper-style tables from results files."""
+    from .leaderboard import load_results, render, write
+
+    if fmt not in _FORMATS:
+        raise MatbenchError(f"unknown format '{fmt}' (known: {', '.join(_FORMATS)})")
+    text = render(load_results(results), fmt, paper=paper)
+    typer.echo(text)
+    if out is not None:
+        write(text, out)
+
+
+@app.command("demo")
+def demo_command(
+    work_dir: Path = typer.Option(Path("work_dirs/demo"), help="where the runs and tables go"),
+    models: List[str] = typer.Option(["ClosedForm", "KNN"], "--model", help="trimap-based methods to compare"),
+) -> None:
+    """The quickstart: classical methods on the embedded dataset, then the leaderboard."""
+    from .quickstart import run_demo
+
+    typer.echo(run_demo(work_dir, models))
+
+
+def main() -> None:
+    """Entry point: one-line errors for user mistakes, resumable interruption."""
+    try:
+        app(standalone_mode=False)
+    except MatbenchError as exc:
+        typer.echo(f"matbench: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("matbench: interrupted; finished images are kept, run the same command to resume", err=True)
+        sys.exit(130)
+    except (typer.Exit, typer.Abort) as exc:
+        sys.exit(getattr(exc, "exit_code", 1))
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

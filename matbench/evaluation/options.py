@@ -1,0 +1,103 @@
+"""Turning command-line options (and an optional config file) into an :class:`EvalJob`."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from ..errors import MatbenchError
+from ..models import TrimapMattingModel
+from ..registry import DATASETS, METRICS, MODELS, STRATEGIES, lookup
+from .run import EvalJob
+
+DEFAULT_DATASET = "embedded"
+OFFICIAL_WEIGHTS_HINT = ("the official AimNet weights are linked from the AIM README "
+                         "('Pretrained Models'); pass the file with --checkpoint")
+
+
+def parse_key_values(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}`` (values parsed as Python literals when possible)."""
+    import ast
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise MatbenchError(f"expected KEY=VALUE, got '{pair}'")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-").lower() or "run"
+
+
+def _load_config(path: Optional[Path]) -> dict:
+    if path is None:
+        return {}
+    from mmengine.config import Config
+
+    if not path.is_file():
+        raise MatbenchError(f"{path}: config file not found")
+    return Config.fromfile(str(path)).to_dict()
+
+
+def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_options: Sequence[str] = (),
+             predictions: Optional[Path] = None, model: Optional[str] = None, config: Optional[Path] = None,
+             checkpoint: Optional[Path] = None, strategy: Optional[str] = None,
+             strategy_options: Sequence[str] = (), random_weights: bool = False, variant: str = "aim",
+             work_dir: Optional[Path] = None, label: Optional[str] = None, workers: int = 2,
+             metric_workers: int = 2, launcher: str = "none", restart: bool = False) -> EvalJob:
+    """Resolve what to evaluate: a predictions folder, a trimap-based method or a network."""
+    cfg = _load_config(config)
+    lookup(METRICS, variant)
+    dataset_name = dataset or cfg.get("test_dataset", {}).get("type") or DEFAULT_DATASET
+    lookup(DATASETS, dataset_name)
+    dataset_cfg = {**cfg.get("test_dataset", {}), "type": dataset_name, **parse_key_values(dataset_options)}
+    if data_root is not None:
+        dataset_cfg["data_root"] = str(data_root)
+
+    model_cfg = dict(cfg.get("model", {}))
+    if model:
+        model_cfg = {"type": model}
+    if predictions is not None:
+        if model_cfg and model:
+            raise MatbenchError("give either --predictions or --model, not both")
+        predictor = {"type": "PredictionFolder", "root": str(predictions)}
+        default_label = f"predictions: {predictions.name}"
+    elif model_cfg:
+        model_cls = lookup(MODELS, model_cfg["type"])
+        if isinstance(model_cls, type) and issubclass(model_cls, TrimapMattingModel):
+            if strategy or checkpoint:
+                raise MatbenchError(f"model '{model_cfg['type']}' is trimap-based: it takes no "
+                                    "--strategy or --checkpoint")
+            predictor = {"type": "TrimapPredictor", "model": model_cfg}
+            default_label = model_cfg["type"]
+        else:
+            strategy_cfg = dict(cfg.get("strategy", {}))
+            if strategy:
+                strategy_cfg = {"type": strategy}
+            strategy_cfg.update(parse_key_values(strategy_options))
+            if "type" not in strategy_cfg:
+                raise MatbenchError(f"model '{model_cfg['type']}' needs --strategy "
+                                    f"(one of: {', '.join(sorted(STRATEGIES.module_dict)) or 'none registered'})")
+            lookup(STRATEGIES, strategy_cfg["type"])
+            ckpt = str(checkpoint) if checkpoint else cfg.get("load_from")
+            if not ckpt and not random_weights:
+                raise MatbenchError(f"model '{model_cfg['type']}' has no weights: {OFFICIAL_WEIGHTS_HINT} "
+                                    "(or --random-weights for a smoke test)")
+            predictor = {"type": "StrategyPredictor", "model": model_cfg, "strategy": strategy_cfg,
+                         "checkpoint": ckpt, "random_weights": random_weights and not ckpt}
+            default_label = f"{model_cfg['type']} / {strategy_cfg['type']}" + (
+                " (random weights)" if predictor["random_weights"] else "")
+    else:
+        raise MatbenchError("nothing to evaluate: give --predictions DIR, --model NAME or --config CFG")
+
+    label = label or default_label
+    if work_dir is None:
+        work_dir = Path("work_dirs") / "eval" / f"{_slug(dataset_name)}_{_slug(label)}_{variant}"
+    return EvalJob(dataset=dataset_cfg, predictor=predictor, work_dir=work_dir, variant=variant, label=label,
+                   num_workers=workers, metric_workers=metric_workers, launcher=launcher, restart=restart)

@@ -1,0 +1,191 @@
+"""Runner models that turn dataset samples into predicted alpha mattes.
+
+Every source of predictions — a folder of PNGs, a trimap-based classical method, a network with
+an inference strategy — is an mmengine ``BaseModel`` whose ``test_step`` adds ``pred_alpha`` to
+each sample, so one Runner test loop and one Evaluator serve them all.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from mmengine.model import BaseModel
+
+from ..errors import InputError, MatbenchError
+from ..models import TrimapMattingModel
+from ..registry import MODELS, STRATEGIES, build
+
+
+def unbatch(data: Any) -> list[dict]:
+    """The list of sample dicts in a batch (pseudo-collated dict of lists, or a list)."""
+    if isinstance(data, dict):
+        n = len(data["name"])
+        return [{k: v[i] for k, v in data.items()} for i in range(n)]
+    return list(data)
+
+
+class Predictor(BaseModel):
+    """Base: ``predict(sample)`` gives the alpha; ``test_step`` checks it and attaches it."""
+
+    #: What the samples must carry besides alpha and trimap.
+    needs_image = True
+
+    def predict(self, sample: dict) -> np.ndarray:
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """What produced the predictions, for the results file."""
+        return {"type": type(self).__name__}
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - evaluation only uses test_step
+        raise MatbenchError(f"{type(self).__name__} is for evaluation only")
+
+    def test_step(self, data: Any) -> list[dict]:
+        samples = unbatch(data)
+        for sample in samples:
+            if "error" in sample:
+                raise MatbenchError(sample["error"])
+            self.attach(sample)
+            sample.pop("image", None)
+        return samples
+
+    def attach(self, sample: dict) -> None:
+        """Add the prediction (``pred_alpha``, or a ``pred_path`` to read it from) to `sample`."""
+        sample["pred_alpha"] = self._checked(self.predict(sample), sample)
+
+    def _checked(self, pred: Any, sample: dict) -> np.ndarray:
+        if isinstance(pred, torch.Tensor):
+            pred = pred.detach().float().cpu().numpy()
+        pred = np.asarray(pred, dtype=np.float64)
+        where = sample.get("image_path", sample["name"])
+        size = sample["image"].shape[:2]
+        if pred.shape != size:
+            raise InputError(where, f"{self.describe()['type']} returned a {pred.shape} alpha for a "
+                                    f"{size} image")
+        if not np.isfinite(pred).all():
+            bad = int((~np.isfinite(pred)).sum())
+            raise InputError(where, f"{self.describe()['type']} produced {bad} NaN/inf alpha values")
+        return pred
+
+
+@MODELS.register_module()
+class PredictionFolder(Predictor):
+    """Precomputed mattes ``root/<name>.png`` (8-bit: /255; 16-bit: /65535), from any method."""
+
+    needs_image = False
+
+    def __init__(self, root: str) -> None:
+        super().__init__()
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise InputError(self.root, "predictions folder does not exist")
+
+    def check_names(self, names: list[str]) -> None:
+        """Refuse missing and extra prediction files before anything is computed."""
+        found = {p.stem for p in self.root.glob("*.png")}
+        missing = sorted(set(names) - found)
+        extra = sorted(found - set(names))
+        if missing:
+            raise InputError(self.root / f"{missing[0]}.png",
+                             f"prediction missing ({len(missing)} of {len(names)} missing)")
+        if extra:
+            raise InputError(self.root / f"{extra[0]}.png",
+                             f"prediction has no ground truth in the dataset ({len(extra)} extra files)")
+
+    def attach(self, sample: dict) -> None:
+        sample["pred_path"] = str(self.root / f"{sample['name']}.png")
+
+    def describe(self) -> dict:
+        return {"type": "PredictionFolder", "root": str(self.root.resolve())}
+
+
+@MODELS.register_module()
+class TrimapPredictor(Predictor):
+    """A classical trimap-based method (a :class:`TrimapMattingModel` plugin) at native size."""
+
+    def __init__(self, model: dict) -> None:
+        super().__init__()
+        self.model_cfg = dict(model)
+        self.method = build(MODELS, model)
+        if not isinstance(self.method, TrimapMattingModel):
+            raise MatbenchError(f"model '{model['type']}' is not a trimap-based method")
+
+    def predict(self, sample: dict) -> np.ndarray:
+        return self.method.predict(sample["image"], sample["trimap"])
+
+    def describe(self) -> dict:
+        return {"type": "TrimapPredictor", "model": self.model_cfg}
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors of a checkpoint, loaded safely (``weights_only=True``).
+
+    Accepts a plain state dict, ``{'state_dict': ...}`` (the official AIM files and mmengine's).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "checkpoint not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors have many types
+        raise InputError(path, f"cannot load checkpoint safely: {str(exc).splitlines()[0]}") from None
+    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError(path, "not a state dict (expected tensors, or {'state_dict': tensors})")
+    return state
+
+
+def load_strict(network: torch.nn.Module, path: str | Path) -> None:
+    """Load a checkpoint into `network` strictly, naming the first mismatched keys."""
+    state = load_state_dict(path)
+    own = network.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
+              for k in own if k in state and state[k].shape != own[k].shape]
+    problems = [f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+                for label, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", shapes))
+                if keys]
+    if problems:
+        raise InputError(path, "checkpoint does not fit the model (" + "; ".join(problems) + ")")
+    network.load_state_dict(state, strict=True)
+
+
+@MODELS.register_module()
+class StrategyPredictor(Predictor):
+    """A network (``MODELS``) applied to full-size images by an inference strategy (``STRATEGIES``).
+
+    The strategy is called as ``strategy(network, image)`` with ``image`` a float32 1x3xHxW tensor
+    in [0, 1] on the network's device, and returns the alpha as an HxW tensor.
+    """
+
+    def __init__(self, model: dict, strategy: dict, checkpoint: str | None = None,
+                 random_weights: bool = False) -> None:
+        super().__init__()
+        self.model_cfg, self.strategy_cfg = dict(model), dict(strategy)
+        self.network = build(MODELS, model)
+        self.strategy = build(STRATEGIES, strategy)
+        check = getattr(self.strategy, "check_model", None)
+        if check is not None:
+            check(self.network)
+        if checkpoint:
+            load_strict(self.network, checkpoint)
+        elif not random_weights:
+            raise MatbenchError(f"model '{model['type']}' needs --checkpoint (or --random-weights for "
+                                "a smoke test; its results are marked as such)")
+        self.checkpoint, self.random_weights = checkpoint, random_weights
+        self.network.eval()
+
+    @torch.no_grad()
+    def predict(self, sample: dict) -> torch.Tensor:
+        device = next(self.network.parameters()).device
+        image = torch.from_numpy(np.ascontiguousarray(sample["image"])).to(device)
+        image = image.permute(2, 0, 1)[None].float().div_(255)
+        return self.strategy(self.network, image)
+
+    def describe(self) -> dict:
+        return {"type": "StrategyPredictor", "model": self.model_cfg, "strategy": self.strategy_cfg,
+                "checkpoint": str(Path(self.checkpoint).resolve()) if self.checkpoint else None,
+                "random_weights": self.random_weights}

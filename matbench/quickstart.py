@@ -1,0 +1,22 @@
+"""The quickstart job: weight-free methods on the embedded dataset, then the leaderboard."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from .evaluation.options import make_job
+from .evaluation.run import RESULTS_FILE, evaluate
+from .leaderboard import load_results, render, write
+
+
+def run_demo(work_dir: Path, models: Sequence[str]) -> str:
+    """Evaluate each trimap-based method on the embedded dataset; returns the Markdown tables."""
+    paths = []
+    for model in models:
+        job = make_job(dataset="embedded", data_root=None, model=model,
+                       work_dir=Path(work_dir) / model.lower())
+        evaluate(job)
+        paths.append(Path(job.work_dir) / RESULTS_FILE)
+    text = render(load_results(paths), "md")
+    write(text, Path(work_dir) / "leaderboard.md")
+    return text + f"\nresults: {', '.join(str(p) for p in paths)}\ntables: {Path(work_dir) / 'leaderboard.md'}"
