@@ -1,0 +1,232 @@
+"""Reading images, mattes and trimaps with validation; writing 8-bit mattes atomically.
+
+Every problem with a file is an :class:`~matbench.errors.InputError` naming the file, with a
+one-line reason — never a traceback, never a silently wrong number. Images are fully decoded
+(``Image.load()``), so a truncated PNG or JPEG is caught here, not half-read as grey pixels.
+
+Conversions (the official AIM code reads everything with ``np.array(Image.open(p))``):
+
+* **RGB image** (:func:`read_rgb`) → uint8 HxWx3. The EXIF orientation tag is applied (the
+  official code ignores it; :class:`matbench.transforms.LoadMattingSample` falls back to the
+  stored pixels when only they match the ground truth's size). Greyscale (``L``, ``1``) is
+  repeated into 3 channels; ``RGBA``/``LA`` drop alpha, as the official ``img[:, :, :3]``;
+  palette and CMYK/YCbCr images are converted by Pillow. 16-bit greyscale is scaled to 8 bits
+  by ``round(v / 257)``; 16-bit RGB PNGs are reduced to 8 bits by Pillow itself (high byte).
+  Float images (mode ``F``) are refused.
+* **Alpha matte / prediction** (:func:`read_alpha`, :func:`read_prediction`) → float64 HxW in
+  [0, 1]. 8-bit greyscale: ``v / 255.`` — bit for bit the official ``np.array(...)/255.``.
+  16-bit greyscale (Pillow modes ``I;16*``, or ``I`` with values ≤ 65535): ``v / 65535``.
+  ``RGB``/``RGBA``/palette: channel 0 (as the official ``alpha[:, :, 0]``) **only if** the
+  R, G and B channels are equal everywhere, otherwise refused; the alpha channel of RGBA is
+  ignored. ``LA``: the L channel. 1-bit: 0 or 1 (the official code would give 0 or 1/255).
+  Refused: float (``F``) images, 16-bit colour PNGs (Pillow would keep only 8 of their bits),
+  32-bit integer images with values above 65535, any other mode.
+* **Trimap** (:func:`read_trimap`) → uint8 HxW with values in {0, 128, 255} only; any other
+  value is refused, naming how many pixels and a few example values. Colour trimaps are
+  accepted when their R, G, B channels are equal (channel 0 is used); 16-bit trimaps are refused.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .errors import InputError
+
+__all__ = ["read_rgb", "read_alpha", "read_prediction", "read_trimap", "check_same_size",
+           "write_png_atomic", "exif_orientation", "size_text"]
+
+TRIMAP_VALUES = (0, 128, 255)
+_GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def size_text(shape: tuple[int, ...]) -> str:
+    """``"WxH"`` of an array shape (width first, as image sizes are usually written)."""
+    return f"{shape[1]}x{shape[0]}"
+
+
+def _open(path: str | os.PathLike) -> Image.Image:
+    """The fully decoded image at `path`; every failure is an InputError naming the file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if not path.is_file():
+        raise InputError(path, "not a file")
+    if path.stat().st_size == 0:
+        raise InputError(path, "empty file (0 bytes)")
+    try:
+        img = Image.open(path)
+        tile = list(img.tile)  # the decoder's raw modes, forgotten by load()
+        img.load()  # decode everything now: truncated files fail here, not later
+    except Image.DecompressionBombError as exc:
+        raise InputError(path, f"image too large to decode safely ({exc})") from None
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "cannot identify image file" in reason:
+            reason = "not a readable image"
+        raise InputError(path, f"cannot read image: {reason}") from None
+    if img.width == 0 or img.height == 0:
+        raise InputError(path, "image has no pixels (0x0)")
+    img._matbench_tile = tile  # type: ignore[attr-defined]
+    return img
+
+
+def _sixteen_bit_colour(img: Image.Image) -> bool:
+    """Whether Pillow decoded a 16-bit colour PNG (it keeps only the high byte of each value)."""
+    rawmodes = [t[3] for t in getattr(img, "_matbench_tile", [])]
+    return any(isinstance(r, str) and r.endswith(";16B") and not r.startswith("I") for r in rawmodes)
+
+
+def exif_orientation(path: str | os.PathLike) -> int:
+    """The EXIF orientation tag of the image at `path` (1, "as stored", when absent or unreadable)."""
+    try:
+        with Image.open(path) as img:
+            return int(img.getexif().get(0x0112, 1) or 1)
+    except Exception:
+        return 1
+
+
+def read_rgb(path: str | os.PathLike, apply_exif: bool = True) -> np.ndarray:
+    """An RGB image as uint8 HxWx3 (EXIF orientation applied unless `apply_exif` is False)."""
+    img = _open(path)
+    if apply_exif:
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception as exc:  # a corrupt EXIF block
+            raise InputError(path, f"cannot apply EXIF orientation: {exc}") from None
+    mode = img.mode
+    if mode == "RGB":
+        arr = np.asarray(img)
+    elif mode in ("L", "1"):
+        arr = np.asarray(img.convert("L"))
+    elif mode == "LA":
+        arr = np.asarray(img)[:, :, 0]
+    elif mode == "RGBA":
+        arr = np.asarray(img)[:, :, :3]
+    elif mode in _GREY16_MODES or mode == "I":
+        grey = np.asarray(img).astype(np.int64)
+        if grey.min() < 0 or grey.max() > 65535:
+            raise InputError(path, f"unsupported image mode {mode} (values outside 0..65535)")
+        arr = np.round(grey / 257.0).astype(np.uint8)
+    elif mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "La", "RGBa"):
+        arr = np.asarray(img.convert("RGB"))
+    else:
+        raise InputError(path, f"unsupported image mode {mode} (expected an 8-bit RGB or greyscale image)")
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def _equal_channels(arr: np.ndarray, path: str | os.PathLike, what: str) -> np.ndarray:
+    """Channel 0 of an HxWxC array whose first three channels agree; refuse otherwise."""
+    rgb = arr[:, :, :3]
+    differ = np.count_nonzero((rgb != rgb[:, :, :1]).any(axis=2))
+    if differ:
+        raise InputError(path, f"RGB {what} with differing channels (at {differ} of {rgb.shape[0] * rgb.shape[1]} "
+                               "pixels; save it as a greyscale PNG)")
+    return arr[:, :, 0]
+
+
+def _read_matte(path: str | os.PathLike, what: str) -> np.ndarray:
+    img = _open(path)
+    mode = img.mode
+    if mode == "L":
+        return np.asarray(img) / 255.0
+    if mode == "LA":
+        return np.asarray(img)[:, :, 0] / 255.0
+    if mode == "1":
+        return np.asarray(img).astype(np.float64)
+    if mode in _GREY16_MODES or mode == "I":
+        arr = np.asarray(img).astype(np.int64)
+        if arr.min() < 0 or arr.max() > 65535:
+            raise InputError(path, f"unsupported {what} mode {mode} (values outside 0..65535)")
+        return arr / 65535.0
+    if mode in ("RGB", "RGBA", "P", "PA"):
+        if _sixteen_bit_colour(img):
+            raise InputError(path, f"16-bit colour {what}: only 8 of its bits can be read; "
+                                   "save it as a 16-bit greyscale PNG")
+        arr = np.asarray(img.convert("RGBA") if mode in ("P", "PA") else img)
+        return _equal_channels(arr, path, what) / 255.0
+    if mode == "F":
+        raise InputError(path, f"unsupported {what} mode F (32-bit float); save it as an 8- or "
+                               "16-bit greyscale PNG")
+    raise InputError(path, f"unsupported {what} mode {mode} (expected 8- or 16-bit greyscale)")
+
+
+def read_alpha(path: str | os.PathLike) -> np.ndarray:
+    """A ground-truth alpha matte as float64 HxW in [0, 1] (8-bit: /255, 16-bit: /65535)."""
+    return _read_matte(path, "alpha")
+
+
+def read_prediction(path: str | os.PathLike) -> np.ndarray:
+    """A predicted alpha matte as float64 HxW in [0, 1] (8-bit: /255, 16-bit: /65535)."""
+    return _read_matte(path, "prediction")
+
+
+def read_trimap(path: str | os.PathLike) -> np.ndarray:
+    """A trimap as uint8 HxW whose values are all 0, 128 or 255."""
+    img = _open(path)
+    mode = img.mode
+    if mode == "L":
+        arr = np.asarray(img)
+    elif mode == "LA":
+        arr = np.asarray(img)[:, :, 0]
+    elif mode == "1":
+        arr = np.asarray(img.convert("L"))
+    elif mode in ("RGB", "RGBA", "P", "PA"):
+        arr = np.asarray(img.convert("RGBA") if mode in ("P", "PA") else img)
+        arr = _equal_channels(arr, path, "trimap")
+    else:
+        raise InputError(path, f"unsupported trimap mode {mode} (expected 8-bit greyscale with 0/128/255)")
+    bad = ~np.isin(arr, TRIMAP_VALUES)
+    n_bad = int(np.count_nonzero(bad))
+    if n_bad:
+        examples = ", ".join(str(v) for v in np.unique(arr[bad])[:5])
+        raise InputError(path, f"trimap has {n_bad} pixel{'s' if n_bad != 1 else ''} with values other than 0/128/255 "
+                               f"(e.g. {examples})")
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def check_same_size(arrays_by_path: Mapping[str | os.PathLike, np.ndarray]) -> None:
+    """Refuse arrays whose HxW differ, naming the odd one out.
+
+    The reference size is the most common one (ties: the first entry's), so with an image, an
+    alpha and a trimap the single file that disagrees is named, e.g.
+    ``trimap.png: size 640x480 differs from alpha.png 800x600`` (sizes are width x height).
+    """
+    items = [(os.fspath(p), tuple(np.shape(a)[:2])) for p, a in arrays_by_path.items()]
+    if len(items) < 2:
+        return
+    counts = Counter(size for _, size in items)
+    best = max(counts.values())
+    ref_size = next(size for _, size in items if counts[size] == best)
+    ref_path = next(p for p, size in items if size == ref_size)
+    for path, size in items:
+        if size != ref_size:
+            raise InputError(path, f"size {size_text(size)} differs from {ref_path} {size_text(ref_size)}")
+
+
+def write_png_atomic(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write a uint8 HxW array as a greyscale PNG; readers never see a half-written file."""
+    array = np.asarray(array)
+    if array.dtype != np.uint8 or array.ndim != 2:
+        raise ValueError(f"write_png_atomic expects a uint8 HxW array, got {array.dtype} {array.shape}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            Image.fromarray(array).save(f, format="PNG")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,31 @@
+"""AIM-500 (Li et al., "Deep Automatic Natural Image Matting", IJCAI 2021), read as the official
+``core/test.py`` lays it out: ``ROOT/original/*.jpg``, ``ROOT/mask/*.png``, ``ROOT/trimap/*.png``
+and the labels ``ROOT/aim_category_type.json``. ``usr/`` (training targets) is not read here."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from matbench.datasets import MattingDataset
+from matbench.registry import DATASETS
+
+LABELS_FILE = "aim_category_type.json"
+
+
+@DATASETS.register_module(name=["AIM500", "aim500"])
+class AIM500(MattingDataset):
+    """AIM-500 under ``data_root``; types/categories from ``aim_category_type.json`` when present
+    (otherwise "unknown"). Pass ``labels_file`` to use another file (then it must exist)."""
+
+    METAINFO: dict = {"dataset_name": "AIM-500", "types": ("SO", "STM", "NS"),
+                      "categories": ("animal", "fruit", "furniture", "plant", "portrait", "toy", "transparent")}
+
+    def __init__(self, data_root: Union[str, os.PathLike], labels_file: Optional[Union[str, os.PathLike]] = None,
+                 **kwargs: Any) -> None:
+        if labels_file is None and data_root and (Path(data_root) / LABELS_FILE).is_file():
+            labels_file = LABELS_FILE
+        kwargs.setdefault("image_dir", "original")
+        kwargs.setdefault("alpha_dir", "mask")
+        kwargs.setdefault("trimap_dir", "trimap")
+        super().__init__(data_root, labels_file=labels_file, **kwargs)
