@@ -1,0 +1,36 @@
+"""The "aim" metric variant: SAD, MSE, MAD (whole image, trimap-fixed, fg, bg), Conn and Grad
+exactly as the official AIM code (``core/evaluate.py``, ``core/test.py``) computes them.
+
+One pure function per metric (``sad_mse_mad``, ``gradient``, ``connectivity`` modules),
+``aim_metrics`` for all ten, ``aim_metrics_torch`` for tensors, ``reference`` for the plain port.
+"""
+from matbench.evaluation.metric import ImageMetric
+from matbench.registry import METRICS
+
+from .connectivity import conn
+from .gradient import grad
+from .sad_mse_mad import (mad, mad_trimap, mse, mse_trimap, sad, sad_bg, sad_fg, sad_mse_mad_group,
+                          sad_trimap)
+from .suite import KEYS, aim_metrics
+from .torch_path import aim_metrics_torch
+
+__all__ = ["AimMetric", "KEYS", "aim_metrics", "aim_metrics_torch", "conn", "grad", "mad", "mad_trimap",
+           "mse", "mse_trimap", "sad", "sad_bg", "sad_fg", "sad_mse_mad_group", "sad_trimap"]
+
+
+@METRICS.register_module(name="aim")
+class AimMetric(ImageMetric):
+    """Per-image metrics of the "aim" variant (official AIM-500 evaluation), averaged over images.
+
+    Keys: ``sad, mse, mad`` (whole image), ``sad_trimap, mse_trimap, mad_trimap`` (prediction
+    forced to the trimap's 0 / 1 outside the unknown region; MSE / MAD per unknown pixel, None
+    for an image without unknown pixels), ``sad_fg, sad_bg``, ``conn``, ``grad``. SAD-like values
+    are sums / 1000, as in the paper's tables.
+    """
+
+    variant = "aim"
+    keys = KEYS
+
+    @staticmethod
+    def compute_image(pred, alpha, trimap):
+        return aim_metrics(pred, alpha, trimap)

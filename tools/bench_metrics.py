@@ -1,0 +1,154 @@
+"""Seconds per image of the "aim" metrics: fast path, the plain port (reference.py) and, when
+AIM_REF names the official repository, the official evaluate.py functions (via aimref).
+
+    python tools/bench_metrics.py [--images 3] [--repeat 3]
+    PYTHONPATH=/work/refstub AIM_REF=/work/aimref_src python tools/bench_metrics.py
+
+Inputs: 1200x1500 synthetic alphas (smooth field with soft edges, solid fg / bg) and predictions
+with errors (blur, noise, a few wrong blobs, 8-bit); and, when present, the alphamatting-lowres
+photos with a seeded synthetic prediction. Numba compile time is excluded (warm-up first). The
+last table is throughput with 2 processes over the images (as the evaluation loop's workers).
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import time
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from matbench_metrics.aim import conn, grad, reference, sad_mse_mad_group
+from matbench_metrics.aim.golden_inputs import PHOTO_DIR, make_case, photo_cases
+from matbench_metrics.aim.suite import aim_metrics
+
+
+def synthetic_image(seed: int, h: int = 1200, w: int = 1500):
+    """A realistic-looking (pred, alpha, trimap): soft-edged object with hair-like detail."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    shape = gaussian_filter(rng.standard_normal((h, w)), 80, mode="wrap")
+    body = np.clip((shape / shape.std() + 0.3) * 8, -1, 1)      # sharp-ish boundary
+    detail = gaussian_filter(rng.standard_normal((h, w)), 1.5)
+    edge = np.exp(-(body ** 2) * 4)                              # soft region along the boundary
+    alpha = np.clip(0.5 + 0.5 * body + edge * 2.5 * detail / detail.std() * 0.2, 0, 1)
+    alpha = np.round(alpha * 255) / 255
+    pred = gaussian_filter(alpha, 2.0) + rng.normal(0, 0.02, (h, w)) * edge
+    for _ in range(6):                                           # a few wrong blobs
+        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(20, 80)
+        pred += 0.5 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r)) * rng.choice([-1, 1])
+    pred = np.round(np.clip(pred, 0, 1) * 255) / 255
+    trimap = np.full((h, w), 128, np.uint8)
+    trimap[alpha == 0] = 0
+    trimap[alpha == 1] = 255
+    return pred, alpha, trimap
+
+
+def _official():
+    if not os.environ.get("AIM_REF"):
+        return None
+    sys.path.insert(0, os.environ.get("AIMREF_TOOLS", "/work/shared/tools"))
+    import aimref
+    return aimref.official()["evaluate"]
+
+
+def suites(ev):
+    """name -> {group: fn(pred, alpha, trimap)}"""
+    out = {
+        "fast": {"sad-group": sad_mse_mad_group, "grad": lambda p, g, t: grad(p, g),
+                 "conn": lambda p, g, t: conn(p, g)},
+        "reference": {"sad-group": reference.sad_mse_mad, "grad": lambda p, g, t: reference.grad(p, g),
+                      "conn": lambda p, g, t: reference.conn(p, g)},
+    }
+    if ev is not None:
+        def sad_group(p, g, t):
+            ev.calculate_sad_mse_mad(p, g, t)
+            ev.calculate_sad_mse_mad_whole_img(p, g)
+            ev.calculate_sad_fgbg(p, g, t)
+        out["official"] = {"sad-group": sad_group,
+                           "grad": lambda p, g, t: ev.compute_gradient_whole_image(p, g),
+                           "conn": lambda p, g, t: ev.compute_connectivity_loss_whole_image(p, g)}
+    return out
+
+
+def time_suites(images, repeat: int, ev) -> dict[str, dict[str, float]]:
+    res = {}
+    for name, groups in suites(ev).items():
+        res[name] = {}
+        for group, fn in groups.items():
+            best = []
+            for p, g, t in images:
+                fn(p, g, t)                                      # warm-up (numba compile, caches)
+                ts = []
+                for _ in range(repeat if name != "official" else 1):
+                    t0 = time.perf_counter()
+                    fn(p, g, t)
+                    ts.append(time.perf_counter() - t0)
+                best.append(min(ts))
+            res[name][group] = float(np.mean(best))
+        res[name]["total"] = sum(res[name].values())
+    return res
+
+
+def report(title: str, res) -> None:
+    groups = ("sad-group", "grad", "conn", "total")
+    print(f"\n{title} — seconds per image (min of repeats, mean over images)")
+    print(f"{'':12s}" + "".join(f"{g:>12s}" for g in groups))
+    for name, r in res.items():
+        print(f"{name:12s}" + "".join(f"{r[g]:12.4f}" for g in groups))
+    for base in ("official", "reference"):
+        if base in res:
+            print(f"{base + '/fast':12s}" + "".join(f"{res[base][g] / res['fast'][g]:11.1f}x" for g in groups))
+
+
+_IMAGES = None
+
+
+def _init(images):
+    global _IMAGES
+    _IMAGES = images
+
+
+def _score(i):
+    return aim_metrics(*_IMAGES[i])
+
+
+def _official_score(i):
+    import aimref
+    return aimref.official_metrics(*_IMAGES[i])
+
+
+def throughput(images, ev, rounds: int = 4) -> None:
+    print("\nthroughput, 2 processes (fork), whole 10-value suite")
+    jobs = list(range(len(images))) * rounds
+    for label, fn, n in (("fast", _score, len(jobs)), ("official", _official_score, 2 * len(images) // 2)):
+        if label == "official" and ev is None:
+            continue
+        with mp.get_context("fork").Pool(2, initializer=_init, initargs=(images,)) as pool:
+            pool.map(fn, range(min(2, len(images))))                 # warm-up in each worker
+            t0 = time.perf_counter()
+            pool.map(fn, jobs[:n], chunksize=1)
+            dt = time.perf_counter() - t0
+        print(f"{label:10s} {n / dt:8.2f} images/s  ({dt / n:.4f} s/image)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    ev = _official()
+    synth = [synthetic_image(s) for s in range(args.images)]
+    res = time_suites(synth, args.repeat, ev)
+    report(f"{len(synth)} synthetic 1200x1500 images", res)
+    if PHOTO_DIR.is_dir():
+        photos = [make_case(r) for r in photo_cases()]
+        report(f"{len(photos)} alphamatting-lowres photos ({photos[0][0].shape[0]}x{photos[0][0].shape[1]}..)",
+               time_suites(photos, args.repeat, ev))
+    throughput(synth, ev)
+
+
+if __name__ == "__main__":
+    main()

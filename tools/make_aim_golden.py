@@ -1,0 +1,55 @@
+"""Regenerate tests/fixtures/aim_golden.json: official "aim" metric values for seeded inputs.
+
+How the fixture was made: every case is a recipe (kind, seed, shape, ...) that
+``matbench_metrics.aim.golden_inputs.make_case`` turns into (pred, alpha, trimap); the ten values
+come from the official AIM code (github:JizhiziLi/AIM, core/evaluate.py, run unchanged through
+/work/shared/tools/aimref.py ``official_metrics``). Photo cases use the alpha mattes and trimaps
+of alphamatting-lowres (not stored in the repository) with a seeded blurred + noisy 8-bit
+prediction. Non-finite official values (mse_trimap / mad_trimap without unknown pixels) are
+stored as null.
+
+    PYTHONPATH=/work/refstub AIM_REF=/work/aimref_src python tools/make_aim_golden.py
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "tests" / "fixtures" / "aim_golden.json"
+
+
+def main() -> None:
+    sys.path.insert(0, os.environ.get("AIMREF_TOOLS", "/work/shared/tools"))
+    import aimref  # needs AIM_REF (an extracted copy of the official repository)
+
+    from matbench_metrics.aim.golden_inputs import PHOTO_DIR, make_case, photo_cases, synthetic_cases
+
+    recipes = synthetic_cases()
+    if PHOTO_DIR.is_dir():
+        recipes += photo_cases()
+    else:
+        print(f"warning: {PHOTO_DIR} missing: photo cases left out", file=sys.stderr)
+    cases = []
+    for recipe in recipes:
+        pred, alpha, trimap = make_case(recipe)
+        values = aimref.official_metrics(pred, alpha, trimap)
+        values = {k: (v if math.isfinite(v) else None) for k, v in values.items()}
+        cases.append({"recipe": recipe, "official": values})
+        print(recipe["name"], values)
+    doc = {
+        "_note": "Official AIM metric values (core/evaluate.py via /work/shared/tools/aimref.py) for "
+                 "inputs rebuilt from each recipe by matbench_metrics.aim.golden_inputs.make_case; "
+                 "photo cases need alphamatting-lowres (not in the repository). Made by "
+                 "tools/make_aim_golden.py; null = the official value is inf/nan (no unknown pixels).",
+        "cases": cases,
+    }
+    OUT.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()
