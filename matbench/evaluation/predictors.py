@@ -35,6 +35,11 @@ class Predictor(BaseModel):
     def predict(self, sample: dict) -> np.ndarray:
         raise NotImplementedError
 
+    @property
+    def name(self) -> str:
+        """The model's name in messages."""
+        return getattr(self, "model_cfg", {}).get("type", type(self).__name__)
+
     def describe(self) -> dict:
         """What produced the predictions, for the results file."""
         return {"type": type(self).__name__}
@@ -62,11 +67,10 @@ class Predictor(BaseModel):
         where = sample.get("image_path", sample["name"])
         size = sample["image"].shape[:2]
         if pred.shape != size:
-            raise InputError(where, f"{self.describe()['type']} returned a {pred.shape} alpha for a "
-                                    f"{size} image")
+            raise InputError(where, f"{self.name} returned a {pred.shape} alpha for a {size} image")
         if not np.isfinite(pred).all():
             bad = int((~np.isfinite(pred)).sum())
-            raise InputError(where, f"{self.describe()['type']} produced {bad} NaN/inf alpha values")
+            raise InputError(where, f"{self.name} produced {bad} NaN/inf alpha values")
         return pred
 
 
@@ -181,7 +185,7 @@ class StrategyPredictor(Predictor):
     @torch.no_grad()
     def predict(self, sample: dict) -> torch.Tensor:
         device = next(self.network.parameters()).device
-        image = torch.from_numpy(np.ascontiguousarray(sample["image"])).to(device)
+        image = torch.from_numpy(np.array(sample["image"], copy=True)).to(device)
         image = image.permute(2, 0, 1)[None].float().div_(255)
         return self.strategy(self.network, image)
 

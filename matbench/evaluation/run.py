@@ -6,6 +6,7 @@ import datetime
 import os
 import platform
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ class _Pending(Dataset):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    @property
+    def metainfo(self) -> dict:
+        return dict(getattr(self.dataset, "metainfo", {}))
 
     def __getitem__(self, i: int) -> dict:
         try:
@@ -137,7 +142,12 @@ def _run(job: EvalJob, predictor: Predictor, dataset: Dataset, metric: Any, alre
         launcher=job.launcher,
         env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend="nccl" if torch.cuda.is_available() else "gloo")),
         log_level=os.environ.get("MATBENCH_LOG_LEVEL", "WARNING"),
-        default_scope="matbench",
+        # everything is passed built, so no scope is needed (one would make mmengine warn about
+        # the hook/loop/visualizer registries matbench does not extend)
+        default_scope=None,
+        # mmengine's global instances (logger, scope, visualizer) are keyed by this name: the
+        # timestamp it defaults to collides when two evaluations start within the same second.
+        experiment_name=f"eval-{datetime.datetime.now():%Y%m%d_%H%M%S}-{uuid.uuid4().hex[:8]}",
         visualizer=dict(type="Visualizer", vis_backends=[]),
     )
     try:
