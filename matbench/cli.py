@@ -48,14 +48,17 @@ def eval_command(
     workers: int = typer.Option(2, help="data loading processes"),
     metric_workers: int = typer.Option(2, help="metric processes (0: in the main process)"),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
+    amp: Optional[str] = typer.Option(None, help="run the network under autocast: fp16 or bf16"),
+    channels_last: bool = typer.Option(False, help="channels-last memory layout for the network"),
     launcher: str = typer.Option("none", help="none, or pytorch under torchrun"),
     restart: bool = typer.Option(False, help="discard finished images in the work dir and start over"),
     fmt: str = typer.Option("md", "--format", help="table format printed at the end"),
 ) -> None:
     """Evaluate predictions or a model on a dataset; writes WORK/results.json and prints the table."""
-    if device == "cpu":
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
-    from .evaluation.options import make_job
+    from .evaluation.options import make_job, resolve_device
+
+    if resolve_device(device) == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""     # mmengine's Runner then keeps the model on the CPU
     from .evaluation.run import RESULTS_FILE, evaluate
     from .leaderboard import render
 
@@ -63,11 +66,40 @@ def eval_command(
                    model=model, config=config, checkpoint=checkpoint, strategy=strategy,
                    strategy_options=strategy_option, random_weights=random_weights, variant=metric_variant,
                    work_dir=work_dir, label=label, workers=workers, metric_workers=metric_workers,
-                   launcher=launcher, restart=restart)
+                   launcher=launcher, restart=restart, amp=amp, channels_last=channels_last)
     results = evaluate(job)
     if results:
         typer.echo(render([results], fmt))
         typer.echo(f"results: {Path(job.work_dir) / RESULTS_FILE}")
+
+
+@app.command("predict")
+def predict_command(
+    inputs: List[Path] = typer.Argument(..., help="images or folders of images"),
+    out: Path = typer.Option(Path("predictions"), help="output folder: <stem>.png, 8-bit alpha of the input's size"),
+    model: Optional[str] = typer.Option(None, help="network plugin (default: AimNet)"),
+    config: Optional[Path] = typer.Option(None, help="mmengine config with model / strategy / load_from"),
+    checkpoint: Optional[Path] = typer.Option(None, help="network weights (.pth)"),
+    strategy: Optional[str] = typer.Option(None, help="inference strategy (default: hybrid)"),
+    strategy_option: List[str] = typer.Option([], "--strategy-option", help="KEY=VALUE for the strategy"),
+    random_weights: bool = typer.Option(False, help="smoke test without weights"),
+    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
+    amp: Optional[str] = typer.Option(None, help="fp16 or bf16 autocast"),
+    channels_last: bool = typer.Option(False, help="channels-last memory layout"),
+    cutout: bool = typer.Option(False, help="also write <stem>_cutout.png (RGBA)"),
+    composite: Optional[str] = typer.Option(None, help="also write the photo composited on this colour"),
+    save_trimap: bool = typer.Option(False, help="also write the global trimap <stem>_trimap.png"),
+) -> None:
+    """Alpha mattes for photos with a network and an inference strategy."""
+    from .evaluation.options import make_predict_job, resolve_device
+    from .predict import run_predict
+
+    job = make_predict_job(inputs=inputs, out=out, model=model, config=config, checkpoint=checkpoint,
+                           strategy=strategy, strategy_options=strategy_option, random_weights=random_weights,
+                           device=resolve_device(device), amp=amp, channels_last=channels_last, cutout=cutout,
+                           composite=composite, save_trimap=save_trimap)
+    written = run_predict(job)
+    typer.echo(f"wrote {len(written)} files to {out}")
 
 
 @app.command("leaderboard")

@@ -214,10 +214,11 @@ def check_same_size(arrays_by_path: Mapping[str | os.PathLike, np.ndarray]) -> N
 
 
 def write_png_atomic(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Write a uint8 HxW array as a greyscale PNG; readers never see a half-written file."""
+    """Write a uint8 HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA) array as a PNG; readers never see a
+    half-written file."""
     array = np.asarray(array)
-    if array.dtype != np.uint8 or array.ndim != 2:
-        raise ValueError(f"write_png_atomic expects a uint8 HxW array, got {array.dtype} {array.shape}")
+    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise ValueError(f"write_png_atomic expects uint8 HxW, HxWx3 or HxWx4, got {array.dtype} {array.shape}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

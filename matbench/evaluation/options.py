@@ -11,6 +11,8 @@ from ..registry import DATASETS, METRICS, MODELS, STRATEGIES, lookup
 from .run import EvalJob
 
 DEFAULT_DATASET = "embedded"
+#: the network evaluated when --strategy or --checkpoint is given without --model / --config
+DEFAULT_NETWORK = "AimNet"
 OFFICIAL_WEIGHTS_HINT = ("the official AimNet weights are linked from the AIM README "
                          "('Pretrained Models'); pass the file with --checkpoint")
 
@@ -31,6 +33,19 @@ def parse_key_values(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def resolve_device(name: Optional[str]) -> str:
+    """'cpu' or 'cuda' (default: cuda when available); refuses cuda on a machine without it."""
+    import torch
+
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise MatbenchError(f"unknown device '{name}' (cpu, cuda or cuda:N)")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise MatbenchError(f"device '{name}' requested but torch sees no CUDA device")
+    return name
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-").lower() or "run"
 
@@ -45,12 +60,58 @@ def _load_config(path: Optional[Path]) -> dict:
     return Config.fromfile(str(path)).to_dict()
 
 
+def network_source(cfg: dict, model_cfg: dict, strategy: Optional[str], strategy_options: Sequence[str],
+                   checkpoint: Optional[Path], random_weights: bool,
+                   default_strategy: Optional[str] = None) -> tuple[dict, Optional[str]]:
+    """The strategy config and the checkpoint of a network (command line over config); refuses
+    a network without weights unless ``random_weights``."""
+    strategy_cfg = dict(cfg.get("strategy", {}))
+    if strategy:
+        strategy_cfg = {"type": strategy}
+    strategy_cfg.update(parse_key_values(strategy_options))
+    if default_strategy:
+        strategy_cfg.setdefault("type", default_strategy)
+    if "type" not in strategy_cfg:
+        raise MatbenchError(f"model '{model_cfg['type']}' needs --strategy "
+                            f"(one of: {', '.join(sorted(STRATEGIES.module_dict)) or 'none registered'})")
+    lookup(STRATEGIES, strategy_cfg["type"])
+    ckpt = str(checkpoint) if checkpoint else cfg.get("load_from")
+    if not ckpt and not random_weights:
+        raise MatbenchError(f"model '{model_cfg['type']}' has no weights: {OFFICIAL_WEIGHTS_HINT} "
+                            "(or --random-weights for a smoke test)")
+    return strategy_cfg, ckpt
+
+
+def make_predict_job(*, inputs: Sequence[Path], out: Path, model: Optional[str], config: Optional[Path],
+                     checkpoint: Optional[Path], strategy: Optional[str], strategy_options: Sequence[str] = (),
+                     random_weights: bool = False, device: str = "cpu", amp: Optional[str] = None,
+                     channels_last: bool = False, cutout: bool = False, composite: Optional[str] = None,
+                     save_trimap: bool = False):
+    """Resolve ``matbench predict``'s options (defaults: AimNet, hybrid) into a PredictJob."""
+    from ..predict import PredictJob
+    from .predictors import AMP_DTYPES
+
+    cfg = _load_config(config)
+    model_cfg = {"type": model} if model else dict(cfg.get("model", {})) or {"type": DEFAULT_NETWORK}
+    model_cls = lookup(MODELS, model_cfg["type"])
+    if isinstance(model_cls, type) and issubclass(model_cls, TrimapMattingModel):
+        raise MatbenchError(f"model '{model_cfg['type']}' is trimap-based: predict needs a network")
+    if amp is not None and amp not in AMP_DTYPES:
+        raise MatbenchError(f"unknown --amp '{amp}' (known: {', '.join(AMP_DTYPES)})")
+    strategy_cfg, ckpt = network_source(cfg, model_cfg, strategy, strategy_options, checkpoint,
+                                        random_weights, default_strategy="hybrid")
+    return PredictJob(inputs=list(inputs), out=out, model=model_cfg, strategy=strategy_cfg, checkpoint=ckpt,
+                      random_weights=random_weights and not ckpt, device=device, amp=amp,
+                      channels_last=channels_last, cutout=cutout, composite=composite, save_trimap=save_trimap)
+
+
 def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_options: Sequence[str] = (),
              predictions: Optional[Path] = None, model: Optional[str] = None, config: Optional[Path] = None,
              checkpoint: Optional[Path] = None, strategy: Optional[str] = None,
              strategy_options: Sequence[str] = (), random_weights: bool = False, variant: str = "aim",
              work_dir: Optional[Path] = None, label: Optional[str] = None, workers: int = 2,
-             metric_workers: int = 2, launcher: str = "none", restart: bool = False) -> EvalJob:
+             metric_workers: int = 2, launcher: str = "none", restart: bool = False,
+             amp: Optional[str] = None, channels_last: bool = False) -> EvalJob:
     """Resolve what to evaluate: a predictions folder, a trimap-based method or a network."""
     cfg = _load_config(config)
     lookup(METRICS, variant)
@@ -63,6 +124,8 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
     model_cfg = dict(cfg.get("model", {}))
     if model:
         model_cfg = {"type": model}
+    elif not model_cfg and predictions is None and (strategy or checkpoint):
+        model_cfg = {"type": DEFAULT_NETWORK}
     if predictions is not None:
         if model_cfg and model:
             raise MatbenchError("give either --predictions or --model, not both")
@@ -71,28 +134,19 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
     elif model_cfg:
         model_cls = lookup(MODELS, model_cfg["type"])
         if isinstance(model_cls, type) and issubclass(model_cls, TrimapMattingModel):
-            if strategy or checkpoint:
+            if strategy or checkpoint or amp or channels_last:
                 raise MatbenchError(f"model '{model_cfg['type']}' is trimap-based: it takes no "
                                     "--strategy or --checkpoint")
             predictor = {"type": "TrimapPredictor", "model": model_cfg}
             default_label = model_cfg["type"]
         else:
-            strategy_cfg = dict(cfg.get("strategy", {}))
-            if strategy:
-                strategy_cfg = {"type": strategy}
-            strategy_cfg.update(parse_key_values(strategy_options))
-            if "type" not in strategy_cfg:
-                raise MatbenchError(f"model '{model_cfg['type']}' needs --strategy "
-                                    f"(one of: {', '.join(sorted(STRATEGIES.module_dict)) or 'none registered'})")
-            lookup(STRATEGIES, strategy_cfg["type"])
-            ckpt = str(checkpoint) if checkpoint else cfg.get("load_from")
-            if not ckpt and not random_weights:
-                raise MatbenchError(f"model '{model_cfg['type']}' has no weights: {OFFICIAL_WEIGHTS_HINT} "
-                                    "(or --random-weights for a smoke test)")
+            strategy_cfg, ckpt = network_source(cfg, model_cfg, strategy, strategy_options,
+                                                checkpoint, random_weights)
             predictor = {"type": "StrategyPredictor", "model": model_cfg, "strategy": strategy_cfg,
-                         "checkpoint": ckpt, "random_weights": random_weights and not ckpt}
+                         "checkpoint": ckpt, "random_weights": random_weights and not ckpt,
+                         "amp": amp, "channels_last": channels_last}
             default_label = f"{model_cfg['type']} / {strategy_cfg['type']}" + (
-                " (random weights)" if predictor["random_weights"] else "")
+                f" ({amp})" if amp else "") + (" (random weights)" if predictor["random_weights"] else "")
     else:
         raise MatbenchError("nothing to evaluate: give --predictions DIR, --model NAME or --config CFG")
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from mmengine.model import BaseModel
 
+from ..deterministic_weights import fill_deterministic
 from ..errors import InputError, MatbenchError
 from ..models import TrimapMattingModel
 from ..registry import MODELS, STRATEGIES, build
@@ -62,7 +63,7 @@ class Predictor(BaseModel):
 
     def _checked(self, pred: Any, sample: dict) -> np.ndarray:
         if isinstance(pred, torch.Tensor):
-            pred = pred.detach().float().cpu().numpy()
+            pred = pred.detach().double().cpu().numpy()
         pred = np.asarray(pred, dtype=np.float64)
         where = sample.get("image_path", sample["name"])
         size = sample["image"].shape[:2]
@@ -126,7 +127,8 @@ class TrimapPredictor(Predictor):
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors of a checkpoint, loaded safely (``weights_only=True``).
 
-    Accepts a plain state dict, ``{'state_dict': ...}`` (the official AIM files and mmengine's).
+    Accepts a plain state dict and ``{'state_dict': ...}`` (the official AIM files and
+    mmengine's; mmengine's other entries — message hub, optimizer — are plain data too).
     """
     path = Path(path)
     if not path.is_file():
@@ -141,10 +143,26 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+#: where training wrappers keep the network: matbench's training models, DataParallel / DDP
+WRAPPER_PREFIXES = ("network.", "module.network.", "module.")
+
+
+def unwrap_state(state: dict[str, torch.Tensor], own: dict) -> dict[str, torch.Tensor]:
+    """The network's part of a checkpoint written by a training wrapper (an mmengine
+    checkpoint of a matbench training model holds ``network.*`` and preprocessor tensors)."""
+    if any(k in state for k in own):
+        return state
+    for prefix in WRAPPER_PREFIXES:
+        inner = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if inner and any(k in inner for k in own):
+            return inner
+    return state
+
+
 def load_strict(network: torch.nn.Module, path: str | Path) -> None:
     """Load a checkpoint into `network` strictly, naming the first mismatched keys."""
-    state = load_state_dict(path)
     own = network.state_dict()
+    state = unwrap_state(load_state_dict(path), own)
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
@@ -157,39 +175,67 @@ def load_strict(network: torch.nn.Module, path: str | Path) -> None:
     network.load_state_dict(state, strict=True)
 
 
+AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def image_tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """uint8 H x W x 3 RGB -> 1 x 3 x H x W float64 in [0, 1] on ``device`` (the strategies' input)."""
+    image = torch.tensor(rgb, dtype=torch.uint8, device=device)        # a copy: inputs may be read-only
+    return image.permute(2, 0, 1)[None].double().div_(255)
+
+
+def build_network(model: dict, checkpoint: str | None, random_weights: bool, strategy: Any,
+                  channels_last: bool = False) -> torch.nn.Module:
+    """The network of ``model``, checked against ``strategy``, with its weights, in eval mode."""
+    network = build(MODELS, model)
+    check = getattr(strategy, "check_model", None)
+    if check is not None:
+        check(network)
+    if checkpoint:
+        load_strict(network, checkpoint)
+    elif random_weights:
+        fill_deterministic(network)          # the same "random" network on every machine
+    else:
+        raise MatbenchError(f"model '{model['type']}' needs --checkpoint (or --random-weights for "
+                            "a smoke test; its results are marked as such)")
+    if channels_last:
+        network = network.to(memory_format=torch.channels_last)
+    return network.eval()
+
+
 @MODELS.register_module()
 class StrategyPredictor(Predictor):
     """A network (``MODELS``) applied to full-size images by an inference strategy (``STRATEGIES``).
 
-    The strategy is called as ``strategy(network, image)`` with ``image`` a float32 1x3xHxW tensor
-    in [0, 1] on the network's device, and returns the alpha as an HxW tensor.
+    The strategy is called as ``strategy(network, image)`` with ``image`` a float64 1x3xHxW
+    tensor in [0, 1] on the network's device, and returns the alpha as an HxW tensor. ``amp``
+    ('fp16' or 'bf16') runs the network under autocast; ``channels_last`` changes its memory layout.
     """
 
     def __init__(self, model: dict, strategy: dict, checkpoint: str | None = None,
-                 random_weights: bool = False) -> None:
+                 random_weights: bool = False, amp: str | None = None, channels_last: bool = False) -> None:
         super().__init__()
+        if amp is not None and amp not in AMP_DTYPES:
+            raise MatbenchError(f"unknown --amp '{amp}' (known: {', '.join(AMP_DTYPES)})")
         self.model_cfg, self.strategy_cfg = dict(model), dict(strategy)
-        self.network = build(MODELS, model)
         self.strategy = build(STRATEGIES, strategy)
-        check = getattr(self.strategy, "check_model", None)
-        if check is not None:
-            check(self.network)
-        if checkpoint:
-            load_strict(self.network, checkpoint)
-        elif not random_weights:
-            raise MatbenchError(f"model '{model['type']}' needs --checkpoint (or --random-weights for "
-                                "a smoke test; its results are marked as such)")
+        self.network = build_network(model, checkpoint, random_weights, self.strategy, channels_last)
         self.checkpoint, self.random_weights = checkpoint, random_weights
-        self.network.eval()
+        self.amp, self.channels_last = amp, channels_last
 
     @torch.no_grad()
     def predict(self, sample: dict) -> torch.Tensor:
         device = next(self.network.parameters()).device
-        image = torch.from_numpy(np.array(sample["image"], copy=True)).to(device)
-        image = image.permute(2, 0, 1)[None].float().div_(255)
-        return self.strategy(self.network, image)
+        image = image_tensor(sample["image"], device)
+        with torch.autocast(device.type, dtype=AMP_DTYPES.get(self.amp), enabled=self.amp is not None):
+            try:
+                return self.strategy(self.network, image)
+            except InputError:
+                raise
+            except MatbenchError as exc:     # e.g. an image too small for the strategy: name the file
+                raise InputError(sample.get("image_path", sample["name"]), str(exc)) from None
 
     def describe(self) -> dict:
         return {"type": "StrategyPredictor", "model": self.model_cfg, "strategy": self.strategy_cfg,
                 "checkpoint": str(Path(self.checkpoint).resolve()) if self.checkpoint else None,
-                "random_weights": self.random_weights}
+                "random_weights": self.random_weights, "amp": self.amp, "channels_last": self.channels_last}

@@ -27,7 +27,7 @@ class _GreyNet(nn.Module):
 @STRATEGIES.register_module(force=True)
 class _Native:
     def __call__(self, network, image):
-        return network(image)[0, 0]
+        return network(image.float())[0, 0]
 
 
 def test_strict_loading_names_mismatched_keys(tmp_path):

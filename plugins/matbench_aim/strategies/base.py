@@ -1,0 +1,66 @@
+"""What every inference strategy shares: running a network on an RGB tensor and naming its outputs."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+
+from matbench.errors import MatbenchError
+
+
+def output_names(network: nn.Module) -> tuple[str, ...]:
+    """The names of the network's outputs: its ``output_names``, or ``("alpha",)`` for a network
+    that returns one tensor."""
+    return tuple(getattr(network, "output_names", ("alpha",)))
+
+
+def run_network(network: nn.Module, image: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``image``: N x 3 x H x W RGB in [0, 1] (float64 from the resampling), H and W fitting the
+    network. Returns its outputs by name, as float64 (they may come from an autocast region).
+
+    The input is rounded as the official code rounds it (``float32(x * 255) / 255``), so both
+    feed the network the same numbers; outputs are widened so full-size resizing and fusion run
+    in double precision, as the official NumPy code does."""
+    x = (image * 255).float() / 255
+    normalize = getattr(network, "normalize", None)
+    x = normalize(x) if normalize is not None else x
+    if next(network.parameters()).is_contiguous(memory_format=torch.channels_last):
+        x = x.contiguous(memory_format=torch.channels_last)
+    out = network(x)
+    outputs = (out,) if isinstance(out, torch.Tensor) else tuple(out)
+    return {name: o.double() for name, o in zip(output_names(network), outputs)}
+
+
+class Strategy:
+    """Base of the strategies: ``strategy(network, image)`` returns the H x W alpha (float64) of
+    a 1 x 3 x H x W RGB image in [0, 1] (float64: 8-bit values / 255); ``run`` also returns the full-size global trimap
+    (uint8 0/128/255) when the strategy makes one."""
+
+    #: each inner tuple: one of these outputs must exist
+    needs: tuple[tuple[str, ...], ...] = (("fusion", "alpha"),)
+
+    def check_model(self, network: nn.Module) -> None:
+        """Refuse, with a clear message, a network whose outputs this strategy cannot use."""
+        have = output_names(network)
+        for options in self.needs:
+            if not any(o in have for o in options):
+                raise MatbenchError(
+                    f"strategy '{type(self).__name__}' needs a model with a {' or '.join(repr(o) for o in options)} "
+                    f"output; '{type(network).__name__}' gives {', '.join(have)}")
+
+    @staticmethod
+    def pick(outputs: dict[str, torch.Tensor], options: Iterable[str]) -> torch.Tensor:
+        return next(outputs[o] for o in options if o in outputs)
+
+    def run(self, network: nn.Module, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def __call__(self, network: nn.Module, image: torch.Tensor) -> torch.Tensor:
+        return self.run(network, image)["alpha"]
+
+
+def check_size(size: tuple[int, int], image: torch.Tensor, what: str) -> None:
+    if min(size) <= 0:
+        raise MatbenchError(f"a {image.shape[2]}x{image.shape[3]} image is too small for the {what} "
+                            f"(its scaled size would be {size[0]}x{size[1]})")
