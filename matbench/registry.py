@@ -1,4 +1,6 @@
-"""The five plugin registries, children of mmengine's so configs build across both."""
+"""The five plugin registries, children of mmengine's so configs build across both; and children
+of mmengine's runner registries (hooks, loops, optimizers, ...) so that a Runner with
+``default_scope='matbench'`` finds mmengine's own components through the 'matbench' scope."""
 from __future__ import annotations
 
 import difflib
@@ -17,6 +19,22 @@ DATASETS = Registry("dataset", parent=MMENGINE_DATASETS, scope="matbench")
 METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="matbench")
 TRANSFORMS = Registry("transform", parent=MMENGINE_TRANSFORMS, scope="matbench")
 STRATEGIES = Registry("strategy", scope="matbench")
+
+
+def _runner_children() -> dict[str, Registry]:
+    from mmengine import registry as mm
+
+    names = ("RUNNERS", "RUNNER_CONSTRUCTORS", "LOOPS", "HOOKS", "LOG_PROCESSORS", "OPTIMIZERS",
+             "OPTIM_WRAPPERS", "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS", "DATA_SAMPLERS",
+             "FUNCTIONS", "VISUALIZERS", "VISBACKENDS", "EVALUATOR", "WEIGHT_INITIALIZERS",
+             "MODEL_WRAPPERS", "TASK_UTILS", "INFERENCERS", "STRATEGIES")
+    return {n: Registry(getattr(mm, n).name, parent=getattr(mm, n), scope="matbench") for n in names}
+
+
+#: matbench's children of mmengine's runner registries (``HOOKS`` takes matbench's hooks)
+RUNNER_REGISTRIES = _runner_children()
+HOOKS = RUNNER_REGISTRIES["HOOKS"]
+DATA_SAMPLERS = RUNNER_REGISTRIES["DATA_SAMPLERS"]
 
 #: The kinds `matbench list` shows, in order.
 REGISTRIES: dict[str, Registry] = {
