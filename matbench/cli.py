@@ -102,6 +102,26 @@ def predict_command(
     typer.echo(f"wrote {len(written)} files to {out}")
 
 
+@app.command("train")
+def train_command(
+    config: Path = typer.Argument(..., help="mmengine config, e.g. configs/aimnet_matting.py"),
+    work_dir: Optional[Path] = typer.Option(None, help="checkpoints and logs (default: work_dirs/<config name>)"),
+    resume: bool = typer.Option(False, help="continue from the work dir's last checkpoint"),
+    amp: Optional[str] = typer.Option(None, help="mixed precision: fp16 or bf16"),
+    cfg_options: List[str] = typer.Option([], "--cfg-options", help="KEY=VALUE overrides of the config"),
+    more_options: Optional[List[str]] = typer.Argument(None, metavar="[KEY=VALUE...]",
+                                                       help="more overrides: --cfg-options a=1 b=2 works as in mmengine"),
+    launcher: str = typer.Option("none", help="none, or pytorch under torchrun (tools/dist_train.sh)"),
+    tensorboard: bool = typer.Option(False, help="also log to TensorBoard"),
+) -> None:
+    """Train a model from an mmengine config with mmengine's Runner."""
+    from .training.run import train
+
+    out = train(config, work_dir=work_dir, resume=resume, amp=amp, cfg_options=[*cfg_options, *(more_options or [])],
+                launcher=launcher, tensorboard=tensorboard)
+    typer.echo(f"checkpoints and logs: {out}")
+
+
 @app.command("leaderboard")
 def leaderboard_command(
     results: List[Path] = typer.Argument(..., help="results.json files"),
@@ -143,10 +163,8 @@ def main() -> None:
         sys.exit(130)
     except (typer.Exit, typer.Abort) as exc:
         sys.exit(getattr(exc, "exit_code", 1))
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors of typer's (vendored) click
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         raise

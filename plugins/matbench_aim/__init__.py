@@ -1,5 +1,8 @@
-"""matbench_aim plugin: AimNet, its inference strategies and the AIM-500 dataset, registered
-exactly as a third party's plugin would be."""
-from . import datasets  # noqa: F401  (registers DATASETS 'AIM500' / 'aim500')
-from . import models  # noqa: F401  (registers MODELS 'AimNet', 'ResNet34MP')
-from . import strategies  # noqa: F401  (registers STRATEGIES 'resize', 'hybrid', 'full', 'tiled')
+"""matbench_aim plugin: AimNet, its inference strategies, the AIM-500 dataset and everything the
+AIM training stages need, registered exactly as a third party's plugin would be."""
+from . import datasets  # noqa: F401  (DATASETS 'aim500', 'duts', 'composition', 'matting_train')
+from . import losses  # noqa: F401  (MODELS AimGlobalCELoss, AimAlphaLoss, AimLaplacianLoss, AimCompositionLoss, AimStageLoss)
+from . import models  # noqa: F401  (MODELS 'AimNet', 'ResNet34MP')
+from . import strategies  # noqa: F401  (STRATEGIES 'resize', 'hybrid', 'full', 'tiled')
+from . import training  # noqa: F401  (MODELS 'AimMattor', 'ImageClassifier'; DATASETS 'imagefolder')
+from . import transforms  # noqa: F401  (the training TRANSFORMS)

@@ -1,0 +1,5 @@
+# Stage 1 training data: DUTS-TR images + masks, trimap by dilate/erode (kernel 10), flip, 320x320.
+train_dataloader = dict(
+    batch_size=16, num_workers=8, persistent_workers=True,
+    sampler=dict(type='EpochAwareSampler', shuffle=True), collate_fn=dict(type='default_collate'),
+    dataset=dict(type='duts', data_root='data/DUTS-TR'))

@@ -1,0 +1,1 @@
+"""Training on mmengine's Runner: safe resume, the `matbench train` entry point."""

@@ -1,0 +1,79 @@
+"""``matbench train``: an mmengine config run by mmengine's Runner, with safe resume and AMP."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ..errors import MatbenchError
+
+AMP_DTYPES = ("fp16", "bf16")
+
+
+def load_train_config(config: Path, work_dir: Optional[Path] = None, resume: bool = False,
+                      amp: Optional[str] = None, cfg_options: Sequence[str] = (), launcher: str = "none",
+                      tensorboard: bool = False):
+    """The mmengine ``Config`` of a training run, with the command line's overrides applied."""
+    from mmengine.config import Config, DictAction
+
+    from ..evaluation.options import parse_key_values
+
+    if not config.is_file():
+        raise MatbenchError(f"{config}: config file not found")
+    try:
+        cfg = Config.fromfile(str(config))
+    except Exception as exc:  # syntax errors, missing _base_ files
+        raise MatbenchError(f"{config}: cannot read config: {str(exc).splitlines()[0]}") from None
+    if cfg_options:
+        parsed = {}
+        for key, value in parse_key_values(cfg_options).items():
+            parsed[key] = DictAction._parse_iterable(value) if isinstance(value, str) else value
+        cfg.merge_from_dict(parsed)
+    cfg.work_dir = str(work_dir or Path("work_dirs") / config.stem)
+    import torch
+
+    if not torch.cuda.is_available() and launcher != "none":
+        # CPU processes: gloo instead of nccl, and DDP without device ids
+        cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
+        cfg.model_wrapper_cfg = dict(type="MMDistributedDataParallel", device_ids=None, broadcast_buffers=False)
+    cfg.launcher = launcher
+    cfg.resume = resume or cfg.get("resume", False)
+    hooks = cfg.get("custom_hooks", [])
+    if not any(h.get("type") == "SafeCheckpointHook" for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type="SafeCheckpointHook")]
+    if amp is not None:
+        if amp not in AMP_DTYPES:
+            raise MatbenchError(f"unknown --amp '{amp}' (known: {', '.join(AMP_DTYPES)})")
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        cfg.optim_wrapper.dtype = {"fp16": "float16", "bf16": "bfloat16"}[amp]
+    if tensorboard:
+        cfg.visualizer.vis_backends = list(cfg.visualizer.vis_backends) + [dict(type="TensorboardVisBackend")]
+    return cfg
+
+
+def _init_cpu_process_group() -> None:
+    """Under torchrun without CUDA, join the gloo process group before mmengine does: its
+    ``init_dist`` calls ``torch.cuda.set_device`` unconditionally. (mmengine skips its own
+    initialisation when a group exists.)"""
+    import torch
+    import torch.distributed as dist
+
+    if not torch.cuda.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend="gloo")
+
+
+def train(config: Path, **options) -> Path:
+    """Train from ``config``; returns the work dir (checkpoints, ``last_checkpoint``, logs)."""
+    import matbench.training.safe_checkpoint  # noqa: F401  (registers SafeCheckpointHook)
+    from mmengine.runner import Runner
+
+    from ..plugins import load_plugins
+
+    load_plugins()
+    cfg = load_train_config(config, **options)
+    if cfg.resume and not (Path(cfg.work_dir) / "last_checkpoint").is_file() and not cfg.get("load_from"):
+        raise MatbenchError(f"{cfg.work_dir}: nothing to resume (no last_checkpoint in the work dir)")
+    if cfg.launcher != "none":
+        _init_cpu_process_group()
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return Path(cfg.work_dir)
