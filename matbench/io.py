@@ -31,7 +31,7 @@ import os
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Mapping
+from typing import IO, Callable, Mapping
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -213,21 +213,26 @@ def check_same_size(arrays_by_path: Mapping[str | os.PathLike, np.ndarray]) -> N
             raise InputError(path, f"size {size_text(size)} differs from {ref_path} {size_text(ref_size)}")
 
 
-def write_png_atomic(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Write a uint8 HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA) array as a PNG; readers never see a
-    half-written file."""
-    array = np.asarray(array)
-    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
-        raise ValueError(f"write_png_atomic expects uint8 HxW, HxWx3 or HxWx4, got {array.dtype} {array.shape}")
+def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], text: bool = False) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over
+    ``path``: readers see the old file or the new one, never a half-written one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(array).save(f, format="PNG")
+        with os.fdopen(fd, "w" if text else "wb") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_png_atomic(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write a uint8 HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA) array as a PNG, atomically."""
+    array = np.asarray(array)
+    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise ValueError(f"write_png_atomic expects uint8 HxW, HxWx3 or HxWx4, got {array.dtype} {array.shape}")
+    atomic_write(path, lambda f: Image.fromarray(array).save(f, format="PNG"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,14 @@ def _plain(value: Any) -> Any:
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON to a temporary file beside `path`, fsync it, then rename over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, allow_nan=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON (no NaN) to `path` atomically (see :func:`matbench.io.atomic_write`)."""
+    from ..io import atomic_write
 
+    def dump(f) -> None:
+        json.dump(data, f, indent=1, allow_nan=False)
+        f.write("\n")
+
+    atomic_write(path, dump, text=True)
 
 class Journal:
     """Append-only JSON-lines file of finished per-image rows (one file per process rank)."""

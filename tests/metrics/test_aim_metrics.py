@@ -12,7 +12,7 @@ from scipy.ndimage import gaussian_filter
 
 from matbench_metrics.aim import KEYS, AimMetric, aim_metrics, conn, grad
 from matbench_metrics.aim.golden_inputs import PHOTO_DIR, make_case
-from matbench_metrics.aim.pairwise import numpy_sum
+from matbench_metrics.pairwise import numpy_sum
 from matbench_metrics.aim.reference import aim_metrics_reference
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "fixtures" / "aim_golden.json").read_text())

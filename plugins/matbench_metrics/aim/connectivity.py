@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .pairwise import COMBINE, pairwise_schedule
+from ..pairwise import COMBINE, pairwise_schedule
 
 
 #: the official thresholds, bit for bit (arange's float values, not 0.1 * i)

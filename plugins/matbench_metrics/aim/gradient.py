@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from scipy.ndimage import gaussian_filter1d
 
-from .pairwise import pairwise_sum
+from ..pairwise import pairwise_sum
 
 SIGMA = 1.4
 TRUNCATE = 4.0          # scipy's default; radius int(4.0 * 1.4 + 0.5) = 6

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .pairwise import COMBINE, pairwise_schedule
+from ..pairwise import COMBINE, pairwise_schedule
 
 # positions of the six sums in the fused kernel's result
 _ABS, _SQ, _ABS_T, _SQ_T, _ABS_FG, _ABS_BG = range(6)

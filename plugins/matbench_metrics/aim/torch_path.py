@@ -19,7 +19,7 @@ import torch
 
 from .connectivity import conn
 from .gradient import filter_weights
-from .pairwise import BLOCK, pairwise_leaves
+from ..pairwise import BLOCK, pairwise_leaves
 from .suite import KEYS
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..pairwise import COMBINE, pairwise_schedule
+
 #: Thresholds exactly as ``np.arange(0, 1 + 0.1, 0.1)`` gives them: t6 is 0.6000000000000001,
 #: so the 8-bit value 153 (exactly 0.6) does not reach it.
 THRESHOLDS = np.arange(0, 1 + 0.1, 0.1)
@@ -23,7 +25,6 @@ THRESHOLDS = np.arange(0, 1 + 0.1, 0.1)
 #: The level of a pixel with depth d: t_d, and 1 for a pixel in every Omega.
 _LEVELS = np.append(THRESHOLDS[:-1], 1.0)
 
-_BLOCK = 128  # NumPy's pairwise-summation block
 
 
 @njit(cache=True)
@@ -198,49 +199,22 @@ def _error_block(p, g, unknown, depth, levels, s, n):
 
 @njit(cache=True)
 def _error_sum(p, g, unknown, depth, levels):
-    """``np.sum`` of the reference's error map, in NumPy's pairwise order, without building it.
-
-    NumPy adds ``0.0 + pairwise(a)``: blocks of at most 128 values, longer spans split at a
-    multiple of 8 below the half. The tree is walked with an explicit stack (no recursion, which
-    numba's cache handles badly).
-    """
+    """``np.sum`` of the reference's error map, in NumPy's pairwise order, without building it."""
     pf = p.ravel()
     gf = g.ravel()
     uf = unknown.ravel()
     df = depth.ravel()
-    st_s = np.empty(64, np.int64)
-    st_n = np.empty(64, np.int64)
-    st_stage = np.empty(64, np.int64)
-    vals = np.empty(64)
-    nv = 0
-    st_s[0] = 0
-    st_n[0] = pf.size
-    st_stage[0] = 0
-    top = 1
-    while top > 0:
-        s = st_s[top - 1]
-        n = st_n[top - 1]
-        if n <= _BLOCK:
-            vals[nv] = _error_block(pf, gf, uf, df, levels, s, n)
-            nv += 1
-            top -= 1
-            continue
-        half = n // 2
-        half -= half % 8
-        stage = st_stage[top - 1]
-        if stage == 0:
-            st_stage[top - 1] = 1
-            st_s[top], st_n[top], st_stage[top] = s, half, 0
-            top += 1
-        elif stage == 1:
-            st_stage[top - 1] = 2
-            st_s[top], st_n[top], st_stage[top] = s + half, n - half, 0
-            top += 1
+    sched = pairwise_schedule(pf.size)
+    stack = np.empty(64)
+    sp = 0
+    for q in range(sched.shape[0]):
+        if sched[q, 0] == COMBINE:
+            stack[sp - 2] = stack[sp - 2] + stack[sp - 1]
+            sp -= 1
         else:
-            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
-            nv -= 1
-            top -= 1
-    return 0.0 + vals[0]
+            stack[sp] = _error_block(pf, gf, uf, df, levels, sched[q, 0], sched[q, 1])
+            sp += 1
+    return 0.0 + stack[0]
 
 
 def conn(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
