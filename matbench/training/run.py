@@ -63,6 +63,7 @@ def _init_cpu_process_group() -> None:
 
 def train(config: Path, **options) -> Path:
     """Train from ``config``; returns the work dir (checkpoints, ``last_checkpoint``, logs)."""
+    import matbench.training.hooks  # noqa: F401  (registers ValidateBeforeTrainHook)
     import matbench.training.safe_checkpoint  # noqa: F401  (registers SafeCheckpointHook)
     from mmengine.runner import Runner
 

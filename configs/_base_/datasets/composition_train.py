@@ -1,11 +1,24 @@
 # Stage 2 training data: DIM, HATT and AM-2K foregrounds (SAMPLE_BAGS 5 / 5 / 2 as the official
 # config) composited on BG-20K backgrounds with their unified semantic representations (usr/;
-# computed from alpha + type when missing: see tools/make_usr.py).
+# computed from alpha + type when missing: see tools/make_usr.py). Augmentation as core/data.py
+# and core/util.py: background blur (p 0.5), noise sigma 10 (p 0.5), crop 640/960/1280 (320 when
+# the image is smaller) on a transition pixel half of the time, flip, 320x320.
+composition_pipeline = [
+    dict(type='LoadAimTrainSample'),
+    dict(type='GenerateUSR', kernel_size=30),
+    dict(type='ResizeBackground'),
+    dict(type='RandomBackgroundBlur', kernel_sizes=(20, 30, 40, 50, 60), prob=0.5),
+    dict(type='Composite'),
+    dict(type='RandomGaussianNoise', sigma=10, prob=0.5),
+    dict(type='RandomTransitionCrop', crop_sizes=(640, 960, 1280), fallback_size=320, transition_prob=0.5),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='ResizeTo', size=320),
+    dict(type='PackAimInputs')]
 train_dataloader = dict(
     batch_size=16, num_workers=8, persistent_workers=True,
     sampler=dict(type='EpochAwareSampler', shuffle=True), collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='composition', data_root='data', bg_dir='BG-20k/train',
+        type='composition', data_root='data', bg_dir='BG-20k/train', pipeline=composition_pipeline,
         sources=[dict(root='DIM/train', repeat=5, types_file='DIM/dim_hatt_type.json'),
                  dict(root='HATT/train', repeat=5, types_file='HATT/dim_hatt_type.json'),
                  dict(root='AM-2k/train', repeat=2, default_type='SO')]))

@@ -1,0 +1,156 @@
+"""Every training stage through `matbench train` on CPU, resume after kill -9, two gloo processes."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).parents[2]
+CONFIGS = ROOT / "configs"
+
+
+def train_cmd(config, work_dir, *options, resume=False):
+    cmd = [sys.executable, "-m", "matbench.cli", "train", str(config), "--work-dir", str(work_dir)]
+    if resume:
+        cmd.append("--resume")
+    if options:
+        cmd += ["--cfg-options", *options]
+    return cmd
+
+
+def run_train(*args, **kwargs):
+    res = subprocess.run(train_cmd(*args, **kwargs), capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res
+
+
+def losses(work_dir: Path) -> list[float]:
+    """The logged total losses, in order, over all runs in the work dir."""
+    values = []
+    for scalars in sorted(work_dir.glob("*/vis_data/scalars.json")):
+        values += [json.loads(line)["loss"] for line in scalars.read_text().splitlines() if '"loss"' in line]
+    return values
+
+
+def _disc(h, w, rng):
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = rng.uniform(0.25, 0.4) * min(h, w)
+    return np.clip((r - np.hypot(yy - h / 2, xx - w / 2)) / 3 + 0.5, 0, 1)
+
+
+def make_imagefolder(root: Path) -> Path:
+    rng = np.random.default_rng(0)
+    for c, colour in (("cat", (200, 60, 60)), ("dog", (60, 60, 200))):
+        (root / c).mkdir(parents=True)
+        for i in range(4):
+            img = np.clip(np.array(colour) + rng.normal(0, 30, (40, 48, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(root / c / f"{i}.png")
+    return root
+
+
+def make_duts(root: Path) -> Path:
+    rng = np.random.default_rng(1)
+    (root / "DUTS-TR-Image").mkdir(parents=True)
+    (root / "DUTS-TR-Mask").mkdir(parents=True)
+    for i in range(4):
+        a = _disc(72, 80, rng) > 0.5
+        img = np.where(a[..., None], 220, 40) + rng.normal(0, 10, (72, 80, 3))
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(root / "DUTS-TR-Image" / f"s{i}.jpg")
+        Image.fromarray((a * 255).astype(np.uint8)).save(root / "DUTS-TR-Mask" / f"s{i}.png")
+    return root
+
+
+def make_composition(root: Path) -> Path:
+    rng = np.random.default_rng(2)
+    for sub in ("DIM/train/fg", "DIM/train/mask", "BG-20k/train"):
+        (root / sub).mkdir(parents=True)
+    for i in range(3):
+        a = _disc(96, 96, rng)
+        Image.fromarray(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)).save(root / "DIM/train/fg" / f"f{i}.png")
+        Image.fromarray(np.round(a * 255).astype(np.uint8)).save(root / "DIM/train/mask" / f"f{i}.png")
+        Image.fromarray(rng.integers(0, 255, (120, 140, 3), dtype=np.uint8)).save(root / "BG-20k/train" / f"b{i}.jpg")
+    return root
+
+
+def test_stage0_imagenet_classifier(tmp_path):
+    data = make_imagefolder(tmp_path / "imagenet")
+    run_train(CONFIGS / "smoke" / "aimnet_imagenet_smoke.py", tmp_path / "w0",
+              f"train_dataloader.dataset.data_root={data}")
+    ckpt = tmp_path / "w0" / "epoch_1.pth"
+    state = torch.load(ckpt, weights_only=True)["state_dict"]
+    assert "backbone.layer4.2.conv2.weight" in state and tuple(state["backbone.fc.weight"].shape) == (2, 512)
+    assert len(losses(tmp_path / "w0")) == 2               # 8 images, batch 4
+
+
+def test_stage1_then_stage2_from_its_checkpoint(tmp_path):
+    duts = make_duts(tmp_path / "DUTS-TR")
+    run_train(CONFIGS / "smoke" / "aimnet_duts_smoke.py", tmp_path / "w1", f"train_dataloader.dataset.data_root={duts}")
+    stage1 = tmp_path / "w1" / "epoch_1.pth"
+    assert torch.load(stage1, weights_only=True)["state_dict"]["network.decoder_final_l.weight"].shape == (1, 64, 3, 3)
+    comp = make_composition(tmp_path / "comp")
+    res = run_train(CONFIGS / "smoke" / "aimnet_matting_smoke.py", tmp_path / "w2",
+                    f"train_dataloader.dataset.data_root={comp}", f"load_from={stage1}")
+    assert "Load checkpoint from" in res.stderr + res.stdout or (tmp_path / "w2" / "epoch_1.pth").is_file()
+    parts = [json.loads(line) for line in next((tmp_path / "w2").glob("*/vis_data/scalars.json")).read_text().splitlines()]
+    assert all(k in parts[0] for k in ("global", "local", "fusion_alpha", "fusion_comp"))   # stage-2 losses
+
+
+def test_smoke_config_trains_and_its_checkpoint_evaluates(tmp_path):
+    work = tmp_path / "smoke"
+    run_train(CONFIGS / "aimnet_smoke.py", work, "train_cfg.max_iters=12", "train_cfg.val_interval=12",
+              "default_hooks.checkpoint.interval=12")
+    values = losses(work)
+    assert len(values) >= 2 and values[-1] < values[0]        # the loss falls
+    res = subprocess.run([sys.executable, "-m", "matbench.cli", "eval", "--checkpoint", str(work / "iter_12.pth"),
+                          "--strategy", "resize", "--work-dir", str(tmp_path / "eval"), "--workers", "0",
+                          "--metric-workers", "0", "--dataset-option", "indices=2"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert len(json.loads((tmp_path / "eval" / "results.json").read_text())["per_image"]) == 2
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 300) -> None:
+    t0 = time.time()
+    while not path.exists():
+        assert proc.poll() is None, proc.stderr.read()[-3000:] if proc.stderr else "training ended early"
+        assert time.time() - t0 < timeout, f"{path} never appeared"
+        time.sleep(0.2)
+
+
+def test_kill_9_then_resume_gives_the_same_state(tmp_path):
+    opts = ["train_cfg.max_iters=8", "default_hooks.checkpoint.interval=4", "val_cfg=None",
+            "val_dataloader=None", "val_evaluator=None"]
+    run_train(CONFIGS / "aimnet_smoke.py", tmp_path / "straight", *opts)
+    proc = subprocess.Popen(train_cmd(CONFIGS / "aimnet_smoke.py", tmp_path / "killed", *opts), cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for(tmp_path / "killed" / "last_checkpoint", proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "killed" / "iter_8.pth").exists()
+    run_train(CONFIGS / "aimnet_smoke.py", tmp_path / "killed", *opts, resume=True)
+    a = torch.load(tmp_path / "straight" / "iter_8.pth", weights_only=True)
+    b = torch.load(tmp_path / "killed" / "iter_8.pth", weights_only=True)
+    assert a["meta"]["iter"] == b["meta"]["iter"] == 8
+    for key, tensor in a["state_dict"].items():
+        assert torch.allclose(tensor.float(), b["state_dict"][key].float(), rtol=1e-5, atol=1e-6), key
+    steps = [s["step"] for s in b["optimizer"]["state"].values()]
+    assert steps and all(int(s) == 8 for s in steps)           # Adam's state continued, not restarted
+
+
+def test_two_gloo_processes(tmp_path):
+    env = {**os.environ, "PORT": str(29500 + os.getpid() % 1000)}
+    res = subprocess.run([str(ROOT / "tools" / "dist_train.sh"), str(CONFIGS / "aimnet_smoke.py"), "2",
+                          "--work-dir", str(tmp_path / "dist"), "--cfg-options", "train_cfg.max_iters=4",
+                          "train_cfg.val_interval=4", "default_hooks.checkpoint.interval=4"],
+                         capture_output=True, text=True, cwd=ROOT, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = next((tmp_path / "dist").glob("*/*.log")).read_text()
+    assert "Distributed training: True" in log and "matting/sad" in log
+    assert (tmp_path / "dist" / "iter_4.pth").is_file()
