@@ -84,9 +84,11 @@ def test_too_small_image_is_a_clear_error(net):
 def test_full_and_tiled_give_full_size_alphas(net):
     photo = image_tensor(scene(130, 140, seed=2), "cpu")
     with torch.no_grad():
-        full = build(STRATEGIES, dict(type="full"))(net, photo)
+        full_result = build(STRATEGIES, dict(type="full")).run(net, photo)
+        full = full_result["alpha"]
         tiled = build(STRATEGIES, dict(type="tiled", tile=64, overlap=16))(net, photo)
         one_tile = build(STRATEGIES, dict(type="tiled", tile=4096, overlap=16, local_ratio=0.5))(net, photo)
     assert full.shape == tiled.shape == (130, 140)
     assert torch.isfinite(tiled).all() and 0 <= float(tiled.min()) and float(tiled.max()) <= 1
     assert not torch.equal(tiled, one_tile)           # several windows really ran
+    assert set(torch.unique(full_result["trimap"]).tolist()) <= {0, 128, 255}

@@ -30,6 +30,6 @@ class Full(Strategy):
         outputs = run_padded(network, image, self.divisor)
         result = {"alpha": self.pick(outputs, ("fusion", "alpha"))[0, 0]}
         if "global" in outputs:
-            cls = outputs["global"].argmax(1)[0]
-            result["trimap"] = (cls * 127 + (cls == 2)).to(torch.uint8)      # 0 / 128 / 255
+            levels = torch.tensor([0, 128, 255], dtype=torch.uint8, device=image.device)
+            result["trimap"] = levels[outputs["global"].argmax(1)[0]]
         return result

@@ -49,7 +49,6 @@ class AimMattor(BaseModel):
 
     @torch.no_grad()
     def val_step(self, data: Any) -> list[dict]:
-        self.network.eval()
         device = next(self.network.parameters()).device
         samples = unbatch(data)
         for sample in samples:
