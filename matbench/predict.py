@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .errors import InputError, MatbenchError
-from .evaluation.predictors import AMP_DTYPES, build_network, image_tensor
+from .evaluation.predictors import build_network, image_tensor, run_guarded
 from .io import read_rgb, write_png_atomic
 from .registry import STRATEGIES, build
 
@@ -117,14 +117,8 @@ def run_predict(job: PredictJob) -> list[Path]:
         task = progress.add_task(f"{job.model['type']} / {job.strategy['type']}", total=len(images))
         for path in images:
             rgb = read_rgb(path)
-            with torch.autocast(torch.device(job.device).type, dtype=AMP_DTYPES.get(job.amp),
-                                enabled=job.amp is not None):
-                try:
-                    result = strategy.run(network, image_tensor(rgb, job.device))
-                except InputError:
-                    raise
-                except MatbenchError as exc:
-                    raise InputError(path, str(exc)) from None
+            image = image_tensor(rgb, job.device)
+            result = run_guarded(lambda: strategy.run(network, image), torch.device(job.device), job.amp, path)
             written += write_outputs(job, path.stem, rgb, result)
             progress.advance(task)
     return written

@@ -7,7 +7,7 @@ each sample, so one Runner test loop and one Evaluator serve them all.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -184,6 +184,18 @@ def image_tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
     return image.permute(2, 0, 1)[None].double().div_(255)
 
 
+def run_guarded(call: Callable[[], Any], device: torch.device, amp: str | None, where: Any) -> Any:
+    """``call()`` under autocast when ``amp`` is set; a strategy's error (e.g. an image too small
+    for it) becomes a one-line error naming the file ``where``."""
+    with torch.autocast(device.type, dtype=AMP_DTYPES.get(amp), enabled=amp is not None):
+        try:
+            return call()
+        except InputError:
+            raise
+        except MatbenchError as exc:
+            raise InputError(where, str(exc)) from None
+
+
 def build_network(model: dict, checkpoint: str | None, random_weights: bool, strategy: Any,
                   channels_last: bool = False) -> torch.nn.Module:
     """The network of ``model``, checked against ``strategy``, with its weights, in eval mode."""
@@ -227,13 +239,8 @@ class StrategyPredictor(Predictor):
     def predict(self, sample: dict) -> torch.Tensor:
         device = next(self.network.parameters()).device
         image = image_tensor(sample["image"], device)
-        with torch.autocast(device.type, dtype=AMP_DTYPES.get(self.amp), enabled=self.amp is not None):
-            try:
-                return self.strategy(self.network, image)
-            except InputError:
-                raise
-            except MatbenchError as exc:     # e.g. an image too small for the strategy: name the file
-                raise InputError(sample.get("image_path", sample["name"]), str(exc)) from None
+        return run_guarded(lambda: self.strategy(self.network, image), device, self.amp,
+                           sample.get("image_path", sample["name"]))
 
     def describe(self) -> dict:
         return {"type": "StrategyPredictor", "model": self.model_cfg, "strategy": self.strategy_cfg,
