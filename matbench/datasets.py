@@ -6,7 +6,6 @@ pipeline (default: :class:`~matbench.transforms.LoadMattingSample`) adds the arr
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
@@ -15,6 +14,7 @@ from mmengine.dataset import BaseDataset
 
 from . import transforms  # noqa: F401  (registers LoadMattingSample)
 from .errors import InputError, MatbenchError
+from .io import read_json
 from .registry import TRANSFORMS, build
 
 #: The image types of AIM-500's labels file.
@@ -50,10 +50,7 @@ def load_labels(path: Union[str, os.PathLike], names: Sequence[str]) -> dict[str
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "labels file not found")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not valid JSON ({exc})") from None
+    raw = read_json(path)
     if not isinstance(raw, dict):
         raise InputError(path, "expected an object {name: {\"type\": ..., \"category\": ...}}")
     missing = [n for n in names if n not in raw]

@@ -27,11 +27,12 @@ Conversions (the official AIM code reads everything with ``np.array(Image.open(p
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import IO, Callable, Mapping
+from typing import IO, Any, Callable, Mapping
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -213,6 +214,18 @@ def check_same_size(arrays_by_path: Mapping[str | os.PathLike, np.ndarray]) -> N
             raise InputError(path, f"size {size_text(size)} differs from {ref_path} {size_text(ref_size)}")
 
 
+def read_json(path: str | os.PathLike) -> Any:
+    """A JSON file's content; an unreadable, non-UTF-8 or malformed file is an InputError naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "not a UTF-8 text file") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], text: bool = False) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over
     ``path``: readers see the old file or the new one, never a half-written one."""
@@ -220,7 +233,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], text: boo
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w" if text else "wb") as f:
+        with (os.fdopen(fd, "w", encoding="utf-8", newline="") if text else os.fdopen(fd, "wb")) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())

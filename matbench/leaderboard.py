@@ -16,10 +16,8 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +27,7 @@ from tabulate import tabulate
 
 from .errors import InputError, MatbenchError
 from .evaluation.summary import CATEGORIES, TYPES
+from .io import atomic_write, read_json
 
 FORMATS = ("md", "latex", "csv", "html")
 
@@ -92,14 +91,7 @@ def load_results(paths: Iterable[str | os.PathLike]) -> list[dict]:
             raise InputError(path, "file not found")
         if not path.is_file():
             raise InputError(path, "not a file (expected a results.json)")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(path, f"invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-        except UnicodeDecodeError:
-            raise InputError(path, "not a UTF-8 text file") from None
-        except OSError as exc:
-            raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+        data = read_json(path)
         check_results(data, path)
         results.append(data)
     if not results:
@@ -459,17 +451,8 @@ def render(results: Sequence[dict], fmt: str = "md", paper: bool = False, combin
 
 
 def write(text: str, path: str | os.PathLike) -> None:
-    """Write ``text`` to ``path`` atomically (a temporary file in the same folder, then os.replace)."""
-    path = Path(path)
+    """Write ``text`` to ``path`` atomically; a failure is an InputError naming the file."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda fh: fh.write(text), text=True)
     except OSError as exc:
         raise InputError(path, f"cannot write: {exc.strerror or exc}") from None

@@ -99,7 +99,7 @@ def test_labels_bad_type(aim_root):
 def test_labels_not_json(aim_root):
     p = aim_root / "aim_category_type.json"
     p.write_text("{not json")
-    with pytest.raises(InputError, match="not valid JSON") as info:
+    with pytest.raises(InputError, match="invalid JSON") as info:
         build(DATASETS, dict(type="aim500", data_root=str(aim_root)))
     assert info.value.path == str(p)
 

@@ -12,7 +12,6 @@ keeps one pairing for the whole run, as the official code does.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
@@ -21,6 +20,7 @@ import numpy as np
 
 from matbench.datasets import _files_by_stem, _first
 from matbench.errors import InputError, MatbenchError
+from matbench.io import read_json
 from matbench.registry import DATASETS
 
 from .seeding import AimTrainDataset
@@ -51,10 +51,7 @@ def load_types(path: Path, names: Sequence[str], key: Optional[str] = None) -> d
     ``dim_hatt_type.json`` keys its datasets). Keys with a file extension match by their stem."""
     if not path.is_file():
         raise InputError(path, "types file not found")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not valid JSON ({exc})") from None
+    raw = read_json(path)
     if key is not None:
         if not isinstance(raw, dict) or not isinstance(raw.get(key), dict):
             raise InputError(path, f"no object under the key '{key}'")
