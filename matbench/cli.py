@@ -108,6 +108,7 @@ def train_command(
     work_dir: Optional[Path] = typer.Option(None, help="checkpoints and logs (default: work_dirs/<config name>)"),
     resume: bool = typer.Option(False, help="continue from the work dir's last checkpoint"),
     amp: Optional[str] = typer.Option(None, help="mixed precision: fp16 or bf16"),
+    channels_last: bool = typer.Option(False, help="channels-last memory layout for the model and its inputs"),
     cfg_options: List[str] = typer.Option([], "--cfg-options", help="KEY=VALUE overrides of the config"),
     more_options: Optional[List[str]] = typer.Argument(None, metavar="[KEY=VALUE...]",
                                                        help="more overrides: --cfg-options a=1 b=2 works as in mmengine"),
@@ -117,7 +118,7 @@ def train_command(
     """Train a model from an mmengine config with mmengine's Runner."""
     from .training.run import train
 
-    out = train(config, work_dir=work_dir, resume=resume, amp=amp, cfg_options=[*cfg_options, *(more_options or [])],
+    out = train(config, work_dir=work_dir, resume=resume, amp=amp, channels_last=channels_last, cfg_options=[*cfg_options, *(more_options or [])],
                 launcher=launcher, tensorboard=tensorboard)
     typer.echo(f"checkpoints and logs: {out}")
 

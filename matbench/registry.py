@@ -35,6 +35,7 @@ def _runner_children() -> dict[str, Registry]:
 RUNNER_REGISTRIES = _runner_children()
 HOOKS = RUNNER_REGISTRIES["HOOKS"]
 DATA_SAMPLERS = RUNNER_REGISTRIES["DATA_SAMPLERS"]
+OPTIM_WRAPPERS = RUNNER_REGISTRIES["OPTIM_WRAPPERS"]
 
 #: The kinds `matbench list` shows, in order.
 REGISTRIES: dict[str, Registry] = {

@@ -10,9 +10,12 @@ AMP_DTYPES = ("fp16", "bf16")
 
 
 def load_train_config(config: Path, work_dir: Optional[Path] = None, resume: bool = False,
-                      amp: Optional[str] = None, cfg_options: Sequence[str] = (), launcher: str = "none",
-                      tensorboard: bool = False):
-    """The mmengine ``Config`` of a training run, with the command line's overrides applied."""
+                      amp: Optional[str] = None, channels_last: bool = False, cfg_options: Sequence[str] = (),
+                      launcher: str = "none", tensorboard: bool = False):
+    """The mmengine ``Config`` of a training run, with the command line's overrides applied.
+
+    On CUDA the training DataLoader pins memory unless the config says otherwise, so that the
+    model's non-blocking copies overlap with compute."""
     from mmengine.config import Config, DictAction
 
     from ..evaluation.options import parse_key_values
@@ -31,6 +34,8 @@ def load_train_config(config: Path, work_dir: Optional[Path] = None, resume: boo
     cfg.work_dir = str(work_dir or Path("work_dirs") / config.stem)
     import torch
 
+    if torch.cuda.is_available() and cfg.get("train_dataloader"):
+        cfg.train_dataloader.setdefault("pin_memory", True)
     if not torch.cuda.is_available() and launcher != "none":
         # CPU processes: gloo instead of nccl, and DDP without device ids
         cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
@@ -41,13 +46,26 @@ def load_train_config(config: Path, work_dir: Optional[Path] = None, resume: boo
     if not any(h.get("type") == "SafeCheckpointHook" for h in hooks):
         cfg.custom_hooks = hooks + [dict(type="SafeCheckpointHook")]
     if amp is not None:
-        if amp not in AMP_DTYPES:
-            raise MatbenchError(f"unknown --amp '{amp}' (known: {', '.join(AMP_DTYPES)})")
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
-        cfg.optim_wrapper.dtype = {"fp16": "float16", "bf16": "bfloat16"}[amp]
+        _set_amp(cfg, amp, torch.cuda.is_available())
+    if channels_last:
+        cfg.model.channels_last = True
     if tensorboard:
         cfg.visualizer.vis_backends = list(cfg.visualizer.vis_backends) + [dict(type="TensorboardVisBackend")]
     return cfg
+
+
+def _set_amp(cfg, amp: str, cuda: bool) -> None:
+    """Mixed precision: mmengine's ``AmpOptimWrapper`` on CUDA (fp16 with loss scaling, or bf16);
+    bf16 autocast on the CPU, where fp16 autocast is not supported."""
+    if amp not in AMP_DTYPES:
+        raise MatbenchError(f"unknown --amp '{amp}' (known: {', '.join(AMP_DTYPES)})")
+    if cuda:
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        cfg.optim_wrapper.dtype = {"fp16": "float16", "bf16": "bfloat16"}[amp]
+    elif amp == "bf16":
+        cfg.optim_wrapper.type = "CpuAutocastOptimWrapper"
+    else:
+        raise MatbenchError("--amp fp16 needs a CUDA GPU, and none is available (use --amp bf16 on the CPU)")
 
 
 def _init_cpu_process_group() -> None:
@@ -63,6 +81,7 @@ def _init_cpu_process_group() -> None:
 
 def train(config: Path, **options) -> Path:
     """Train from ``config``; returns the work dir (checkpoints, ``last_checkpoint``, logs)."""
+    import matbench.training.cpu_autocast  # noqa: F401  (registers CpuAutocastOptimWrapper)
     import matbench.training.hooks  # noqa: F401  (registers ValidateBeforeTrainHook)
     import matbench.training.safe_checkpoint  # noqa: F401  (registers SafeCheckpointHook)
     from mmengine.runner import Runner

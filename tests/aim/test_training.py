@@ -16,8 +16,9 @@ ROOT = Path(__file__).parents[2]
 CONFIGS = ROOT / "configs"
 
 
-def train_cmd(config, work_dir, *options, resume=False):
-    cmd = [sys.executable, "-m", "matbench.cli", "train", str(config), "--work-dir", str(work_dir)]
+def train_cmd(config, work_dir, *options, resume=False, flags=()):
+    """`matbench train CONFIG --work-dir W [flags] --cfg-options options...`"""
+    cmd = [sys.executable, "-m", "matbench.cli", "train", str(config), "--work-dir", str(work_dir), *flags]
     if resume:
         cmd.append("--resume")
     if options:
@@ -102,6 +103,53 @@ def test_stage1_then_stage2_from_its_checkpoint(tmp_path):
     assert all(k in parts[0] for k in ("global", "local", "fusion_alpha", "fusion_comp"))   # stage-2 losses
 
 
+def _first_loss(work_dir: Path) -> dict:
+    return json.loads(next(work_dir.glob("*/vis_data/scalars.json")).read_text().splitlines()[0])
+
+
+def test_bf16_autocast_and_channels_last_on_cpu(tmp_path):
+    duts = make_duts(tmp_path / "DUTS-TR")
+    opt = f"train_dataloader.dataset.data_root={duts}"
+    run_train(CONFIGS / "smoke" / "aimnet_duts_smoke.py", tmp_path / "fp32", opt)
+    run_train(CONFIGS / "smoke" / "aimnet_duts_smoke.py", tmp_path / "bf16", opt,
+              flags=["--amp", "bf16", "--channels-last"])
+    fp32, bf16 = _first_loss(tmp_path / "fp32")["loss"], _first_loss(tmp_path / "bf16")["loss"]
+    assert fp32 != bf16 and abs(bf16 - fp32) < 0.05 * fp32      # autocast ran, and computed the same loss
+    state = torch.load(tmp_path / "bf16" / "epoch_1.pth", weights_only=True)["state_dict"]
+    assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())   # fp32 master weights
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="fp16 autocast is refused only without CUDA")
+def test_fp16_without_cuda_is_a_one_line_error(tmp_path):
+    res = subprocess.run(train_cmd(CONFIGS / "aimnet_smoke.py", tmp_path / "w", flags=["--amp", "fp16"]),
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "--amp fp16 needs a CUDA GPU" in res.stderr
+
+
+@pytest.mark.parametrize("model, layer", [(dict(type="AimMattor", stage="sod"), "network.resnet.conv1.weight"),
+                                          (dict(type="ImageClassifier"), "backbone.conv1.weight")])
+def test_channels_last_models_compute_the_same_loss(model, layer):
+    from matbench.registry import MODELS, build
+
+    torch.manual_seed(0)
+    plain = build(MODELS, model)
+    nhwc = build(MODELS, {**model, "channels_last": True})
+    nhwc.load_state_dict(plain.state_dict())
+    assert nhwc.get_parameter(layer).is_contiguous(memory_format=torch.channels_last)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 64, 64, generator=g)
+    if model["type"] == "AimMattor":
+        alpha = torch.rand(2, 1, 64, 64, generator=g) * 255
+        targets = dict(alpha=alpha, trimap=torch.where(alpha > 230, 255.0, torch.where(alpha < 25, 0.0, 128.0)))
+    else:
+        targets = dict(label=torch.tensor([0, 1]))
+    a, b = plain(x, **targets, mode="loss"), nhwc(x, **targets, mode="loss")
+    for key in a:
+        assert torch.allclose(a[key], b[key], rtol=1e-4), key
+    assert nhwc.data_preprocessor._non_blocking               # batches copied asynchronously
+
+
 def test_smoke_config_trains_and_its_checkpoint_evaluates(tmp_path):
     work = tmp_path / "smoke"
     run_train(CONFIGS / "aimnet_smoke.py", work, "train_cfg.max_iters=12", "train_cfg.val_interval=12",
@@ -154,3 +202,14 @@ def test_two_gloo_processes(tmp_path):
     log = next((tmp_path / "dist").glob("*/*.log")).read_text()
     assert "Distributed training: True" in log and "matting/sad" in log
     assert (tmp_path / "dist" / "iter_4.pth").is_file()
+
+
+def test_cuda_run_config_pins_memory_and_uses_mmengine_amp(monkeypatch):
+    from matbench.training.run import load_train_config
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    cfg = load_train_config(CONFIGS / "aimnet_matting.py", amp="fp16", channels_last=True)
+    assert cfg.train_dataloader.pin_memory is True and cfg.model.channels_last is True
+    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ("AmpOptimWrapper", "float16")
+    kept = load_train_config(CONFIGS / "aimnet_matting.py", cfg_options=["train_dataloader.pin_memory=False"])
+    assert kept.train_dataloader.pin_memory is False            # the config's own choice wins

@@ -11,6 +11,7 @@ from torch import nn
 from matbench.errors import InputError
 from matbench.evaluation.predictors import load_state_dict, unwrap_state
 from matbench.registry import MODELS, build
+from matbench.training import PIPELINED_PREPROCESSOR
 
 
 def load_backbone(backbone: nn.Module, path: str) -> None:
@@ -36,18 +37,23 @@ def load_backbone(backbone: nn.Module, path: str) -> None:
 class ImageClassifier(BaseModel):
     """A backbone whose ``forward`` gives class logits, trained with cross-entropy.
 
-    ``pretrained``: optional weights for the backbone (see :func:`load_backbone`)."""
+    ``pretrained``: optional weights for the backbone (see :func:`load_backbone`).
+    ``channels_last``: NHWC memory layout for the backbone and its inputs."""
 
     def __init__(self, backbone: Optional[dict] = None, pretrained: Optional[str] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                 channels_last: bool = False, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor or dict(PIPELINED_PREPROCESSOR), init_cfg=init_cfg)
         self.backbone = build(MODELS, backbone or dict(type="ResNet34MP"))
         if pretrained:
             load_backbone(self.backbone, pretrained)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        if channels_last:
+            self.backbone.to(memory_format=torch.channels_last)
 
     def forward(self, inputs: torch.Tensor, label: Optional[torch.Tensor] = None, mode: str = "loss",
                 **_: Any) -> Any:
-        logits = self.backbone(inputs)
+        logits = self.backbone(inputs.contiguous(memory_format=self.memory_format))
         if mode == "loss":
             return {"loss_cls": F.cross_entropy(logits, label)}
         return [{"pred_label": int(p), "gt_label": int(t)} for p, t in zip(logits.argmax(1), label)]
