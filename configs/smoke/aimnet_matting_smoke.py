@@ -4,9 +4,9 @@
 _base_ = ['../aimnet_matting.py']
 _pipeline = [
     dict(type='LoadAimTrainSample'), dict(type='GenerateUSR', kernel_size=30), dict(type='ResizeBackground'),
-    dict(type='RandomBackgroundBlur', kernel_sizes=(20, 30, 40, 50, 60), prob=0.5), dict(type='Composite'),
-    dict(type='RandomGaussianNoise', sigma=10, prob=0.5),
+    dict(type='RandomBackgroundBlur', kernel_sizes=(20, 30, 40, 50, 60), prob=0.5),
     dict(type='RandomTransitionCrop', crop_sizes=(48, 64, 96), fallback_size=32, transition_prob=0.5),
+    dict(type='Composite'), dict(type='RandomGaussianNoise', sigma=10, prob=0.5),
     dict(type='RandomFlip', prob=0.5), dict(type='ResizeTo', size=64), dict(type='PackAimInputs')]
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,

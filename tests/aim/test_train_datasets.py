@@ -336,6 +336,23 @@ def test_composite_formula_against_direct_computation(comp):
     np.testing.assert_array_equal(composite(a8, fg, bg)[0, :, 0], [100, int(100 + 100 * 128 / 255), 200])
 
 
+def test_cropping_before_compositing_gives_the_official_order_samples(comp):
+    """The default pipeline crops before compositing (cheaper); with the same draws, the official
+    order (composite, then crop) gives the same arrays."""
+    head = [dict(type="LoadAimTrainSample"), dict(type="GenerateUSR"), dict(type="ResizeBackground"),
+            dict(type="RandomBackgroundBlur", prob=0.5)]
+    crop = dict(type="RandomTransitionCrop", crop_sizes=(24, 32), fallback_size=16)
+    tail = [dict(type="RandomFlip"), dict(type="ResizeTo", size=SMALL), dict(type="PackAimInputs")]
+    ours = CompositionDataset(sources=["DIM/train"], bg_dir="BG-20k/train", data_root=str(comp),
+                              pipeline=head + [crop, dict(type="Composite")] + tail)
+    official = CompositionDataset(sources=["DIM/train"], bg_dir="BG-20k/train", data_root=str(comp),
+                                  pipeline=head + [dict(type="Composite"), crop] + tail)
+    assert [t["type"] for t in CompositionDataset.DEFAULT_PIPELINE].index("RandomTransitionCrop") < \
+        [t["type"] for t in CompositionDataset.DEFAULT_PIPELINE].index("Composite")
+    for i in range(len(ours)):
+        assert_same(ours[i], official[i])
+
+
 def test_noise_is_clipped_not_wrapped():
     image = np.zeros((32, 32, 3), np.uint8)
     image[:, 16:] = 255

@@ -28,15 +28,17 @@ from .seeding import AimTrainDataset
 TYPES = ("SO", "STM", "NS")
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 
-#: The official stage-2 pipeline (``core/data.py`` and ``generate_composite`` in ``core/util.py``).
+#: The official stage-2 pipeline (``core/data.py`` and ``generate_composite`` in ``core/util.py``),
+#: except that the crop comes before compositing and noise rather than after: both work pixel by
+#: pixel, so cropping first draws samples from the same distribution, at a third of the cost.
 COMPOSITION_PIPELINE = (
     dict(type="LoadAimTrainSample"),
     dict(type="GenerateUSR", kernel_size=30),
     dict(type="ResizeBackground"),
     dict(type="RandomBackgroundBlur", kernel_sizes=(20, 30, 40, 50, 60), prob=0.5),
+    dict(type="RandomTransitionCrop", crop_sizes=(640, 960, 1280), fallback_size=320, transition_prob=0.5),
     dict(type="Composite"),
     dict(type="RandomGaussianNoise", sigma=10, prob=0.5),
-    dict(type="RandomTransitionCrop", crop_sizes=(640, 960, 1280), fallback_size=320, transition_prob=0.5),
     dict(type="RandomFlip", prob=0.5),
     dict(type="ResizeTo", size=320),
     dict(type="PackAimInputs"),

@@ -3,18 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from matbench.io import check_same_size, exif_orientation, read_alpha, read_rgb, read_trimap
+from matbench.io import check_same_size, exif_orientation, read_alpha8, read_rgb, read_trimap
 from matbench.registry import TRANSFORMS
 
 from .base import AimTransform
 
 #: data-info key of a path -> results key of the array read from it
 RGB_PATHS = {"image_path": "image", "fg_path": "fg", "bg_path": "bg"}
-
-
-def read_alpha8(path: str) -> np.ndarray:
-    """An alpha matte as uint8 HxW in 0..255 (8-bit files bit for bit; 16-bit ones rounded)."""
-    return np.round(read_alpha(path) * 255.0).astype(np.uint8)
 
 
 def read_rgb_like(path: str, shape: tuple[int, int]) -> np.ndarray:
