@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The CUDA checks of training (and inference), as one run on a GPU machine; logs go to $OUT.
+#
+# Prepare here (the GPU image has torch, numba, opencv, scikit-image, typer, rich, tabulate but
+# not mmengine or pymatting, and cannot download):
+#   echo /.whl/ >> .git/info/exclude; echo /.aimref/ >> .git/info/exclude
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#       --platform manylinux2014_x86_64 --platform any -d .whl \
+#       mmengine==0.10.7 addict yapf termcolor platformdirs pymatting
+#   mkdir -p .aimref/tools && cp -r <official AIM checkout>/core .aimref/ \
+#       && cp ../shared/tools/aimref.py .aimref/tools/ && cp -r <torchvision stub> .aimref/stub
+# then run `tools/gpu_checks.sh` with .whl and .aimref carried. Each step has its own time limit
+# and a failing step does not stop the others; the exit status says whether any failed.
+set -u
+OUT=${OUT:-gpu_out}
+mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
+export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+python3 -m pip install -q --no-index --no-deps --no-build-isolation -e . || exit 1
+if [ -d .aimref/core ]; then export AIM_REF=$PWD/.aimref AIMREF_TOOLS=$PWD/.aimref/tools; fi
+failed=0
+step() {  # step NAME SECONDS COMMAND...
+    local name=$1 limit=$2
+    shift 2
+    echo "=== $name"
+    timeout "$limit" "$@" > "$OUT/$name.log" 2>&1 || { echo "FAILED ($?): $name"; failed=1; }
+    tail -n 12 "$OUT/$name.log"
+}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+# every stage through `matbench train` on CUDA: smoke runs, kill -9 + resume, bf16 (the two-
+# process test skips itself on a one-GPU machine)
+step train_tests 240 python3 -m pytest -q -x -p no:cacheprovider tests/aim/test_training.py
+step train_fp16_channels_last 90 matbench train configs/aimnet_smoke.py --amp fp16 --channels-last \
+    --work-dir /tmp/smoke_fp16 --cfg-options train_cfg.max_iters=20
+step bench_train 120 python3 tools/bench_train.py --amp fp16 --channels-last
+step bench_train_loop 180 env PYTHONPATH="/tmp/site:${AIM_REF:+$AIM_REF/stub}" python3 tools/bench_train_loop.py \
+    --stage matting --amp fp16 --channels-last --workers 4
+step eval_hybrid 90 matbench eval --strategy hybrid --random-weights --device cuda --work-dir /tmp/eval_hybrid
+cp /tmp/eval_hybrid/results.json "$OUT/" 2>/dev/null
+step bench_inference 150 python3 tools/bench_inference.py --device cuda --sizes 1200x1500 2160x3840
+exit $failed
