@@ -64,6 +64,40 @@ def lookup(registry: Registry, name: str) -> Any:
     raise MatbenchError(f"unknown {registry.name} '{name}'{hint} (known: {', '.join(names) or 'none'})")
 
 
+def _hierarchy(registry: Registry) -> list[Registry]:
+    chain = []
+    while registry is not None:
+        chain.append(registry)
+        registry = registry.parent
+    return chain
+
+
+def _all_names() -> set[str]:
+    """Every name registered in matbench's registries and their mmengine ancestors (mmengine's
+    components register when their packages are imported: done here)."""
+    import mmengine.dataset  # noqa: F401
+    import mmengine.evaluator  # noqa: F401
+    import mmengine.hooks  # noqa: F401
+    import mmengine.model  # noqa: F401
+    import mmengine.optim  # noqa: F401
+    import mmengine.runner  # noqa: F401
+    import mmengine.visualization  # noqa: F401
+
+    return {name for reg in (*REGISTRIES.values(), *RUNNER_REGISTRIES.values())
+            for level in _hierarchy(reg) for name in level.module_dict}
+
+
+def registered_anywhere(name: str) -> bool:
+    """Whether `name` is registered in any matbench registry or its mmengine ancestors."""
+    return name in _all_names()
+
+
+def closest_registered(name: str) -> str | None:
+    """The registered name closest to `name` over all registries (for "did you mean")."""
+    close = difflib.get_close_matches(name, sorted(_all_names()), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def build(registry: Registry, cfg: dict) -> Any:
     """Build `cfg` (a dict with `type`) from `registry`, with a clear error for unknown types."""
     cfg = dict(cfg)

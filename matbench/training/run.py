@@ -54,6 +54,29 @@ def load_train_config(config: Path, work_dir: Optional[Path] = None, resume: boo
     return cfg
 
 
+def _typed_entries(node, path: str = ""):
+    """(key path, type name) of every ``dict(type='Name', ...)`` in a config tree."""
+    if isinstance(node, dict):
+        if isinstance(node.get("type"), str):
+            yield path or "(top level)", node["type"]
+        for key, value in node.items():
+            yield from _typed_entries(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _typed_entries(value, f"{path}[{i}]")
+
+
+def check_types(cfg, config: Path) -> None:
+    """Refuse a config naming a type that no registry knows, before anything is built."""
+    from ..registry import closest_registered, registered_anywhere
+
+    for path, name in _typed_entries(cfg.to_dict()):
+        if "." not in name and not registered_anywhere(name):
+            close = closest_registered(name)
+            hint = f"; did you mean '{close}'?" if close else ""
+            raise MatbenchError(f"{config}: {path}: unknown type '{name}'{hint}")
+
+
 def _set_amp(cfg, amp: str, cuda: bool) -> None:
     """Mixed precision: mmengine's ``AmpOptimWrapper`` on CUDA (fp16 with loss scaling, or bf16);
     bf16 autocast on the CPU, where fp16 autocast is not supported."""
@@ -79,21 +102,54 @@ def _init_cpu_process_group() -> None:
         dist.init_process_group(backend="gloo")
 
 
+def _route_weights(cfg) -> None:
+    """``--resume`` continues from the work dir's last checkpoint: mmengine would resume from
+    ``load_from`` instead when one is set (stage 2's stage-1 weights, say). Otherwise ``load_from``
+    goes through :class:`StrictLoadHook`, strict and safe, where mmengine's load only warns when
+    no key of the file fits the model."""
+    weights = cfg.get("load_from")
+    cfg.load_from = None
+    if cfg.resume:
+        if not (Path(cfg.work_dir) / "last_checkpoint").is_file():
+            raise MatbenchError(f"{cfg.work_dir}: nothing to resume (no last_checkpoint in the work dir)")
+    elif weights:
+        if not Path(weights).is_file():
+            raise MatbenchError(f"{weights}: load_from checkpoint not found")
+        cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + [dict(type="StrictLoadHook", checkpoint=str(weights))]
+
+
+def _build_runner(cfg, config: Path):
+    """mmengine's Runner with the parts it builds lazily (data, loops, optimizer) built now, so a
+    mistake in the config is a one-line error naming the config, not a traceback."""
+    from mmengine.runner import Runner
+
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.train_loop, runner.val_loop  # noqa: B018  (properties that build the loops and data)
+        runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    except MatbenchError:
+        raise
+    except (KeyError, TypeError, ValueError, AssertionError) as exc:
+        detail = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+        detail = detail.splitlines()[0] if detail else ""
+        raise MatbenchError(f"{config}: cannot build the run: {type(exc).__name__}: {detail}") from None
+    return runner
+
+
 def train(config: Path, **options) -> Path:
     """Train from ``config``; returns the work dir (checkpoints, ``last_checkpoint``, logs)."""
     import matbench.training.cpu_autocast  # noqa: F401  (registers CpuAutocastOptimWrapper)
-    import matbench.training.hooks  # noqa: F401  (registers ValidateBeforeTrainHook)
+    import matbench.training.hooks  # noqa: F401  (registers ValidateBeforeTrainHook, StrictLoadHook)
     import matbench.training.safe_checkpoint  # noqa: F401  (registers SafeCheckpointHook)
-    from mmengine.runner import Runner
 
     from ..plugins import load_plugins
 
     load_plugins()
     cfg = load_train_config(config, **options)
-    if cfg.resume and not (Path(cfg.work_dir) / "last_checkpoint").is_file() and not cfg.get("load_from"):
-        raise MatbenchError(f"{cfg.work_dir}: nothing to resume (no last_checkpoint in the work dir)")
+    check_types(cfg, config)
+    _route_weights(cfg)
     if cfg.launcher != "none":
         _init_cpu_process_group()
-    runner = Runner.from_cfg(cfg)
+    runner = _build_runner(cfg, config)
     runner.train()
     return Path(cfg.work_dir)

@@ -98,7 +98,7 @@ def test_stage1_then_stage2_from_its_checkpoint(tmp_path):
     comp = make_composition(tmp_path / "comp")
     res = run_train(CONFIGS / "smoke" / "aimnet_matting_smoke.py", tmp_path / "w2",
                     f"train_dataloader.dataset.data_root={comp}", f"load_from={stage1}")
-    assert "Load checkpoint from" in res.stderr + res.stdout or (tmp_path / "w2" / "epoch_1.pth").is_file()
+    assert f"Loaded the weights of {stage1} (strict)" in res.stderr + res.stdout
     parts = [json.loads(line) for line in next((tmp_path / "w2").glob("*/vis_data/scalars.json")).read_text().splitlines()]
     assert all(k in parts[0] for k in ("global", "local", "fusion_alpha", "fusion_comp"))   # stage-2 losses
 
@@ -214,3 +214,61 @@ def test_cuda_run_config_pins_memory_and_uses_mmengine_amp(monkeypatch):
     assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ("AmpOptimWrapper", "float16")
     kept = load_train_config(CONFIGS / "aimnet_matting.py", cfg_options=["train_dataloader.pin_memory=False"])
     assert kept.train_dataloader.pin_memory is False            # the config's own choice wins
+
+
+@pytest.mark.parametrize("options, message", [
+    (["optim_wrapper.optimizer.type=Adamm"], "optim_wrapper.optimizer: unknown type 'Adamm'; did you mean 'Adam'?"),
+    (["train_dataloader.dataset.type=embeded"], "train_dataloader.dataset: unknown type 'embeded'; did you mean 'embedded'?"),
+    (["load_from=missing.pth"], "missing.pth: load_from checkpoint not found"),
+    (["train_cfg.max_iters=abc"], "cannot build the run: ValueError: invalid literal for int() with base 10: 'abc'"),
+])
+def test_config_mistakes_are_one_line_errors(tmp_path, options, message):
+    res = subprocess.run(train_cmd(CONFIGS / "aimnet_smoke.py", tmp_path / "w", *options),
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert res.stderr.strip().splitlines()[-1].endswith(message)
+
+
+def _strict_load(model, path):
+    from types import SimpleNamespace
+
+    from matbench.training.hooks import StrictLoadHook
+
+    StrictLoadHook(str(path)).before_train(SimpleNamespace(model=model, logger=SimpleNamespace(info=print)))
+
+
+@pytest.mark.parametrize("prefix", ["", "module.", "network."])
+def test_load_from_takes_official_and_matbench_checkpoints_strictly(tmp_path, prefix):
+    from matbench.errors import InputError
+    from matbench.registry import MODELS, build
+
+    torch.manual_seed(0)
+    source = build(MODELS, dict(type="AimNet"))
+    path = tmp_path / "weights.pth"
+    torch.save({"state_dict": {prefix + k: v for k, v in source.state_dict().items()}}, path)
+    model = build(MODELS, dict(type="AimMattor", stage="matting"))
+    _strict_load(model, path)
+    for key, value in source.state_dict().items():
+        assert torch.equal(model.network.state_dict()[key], value), key
+    torch.save({"state_dict": {k: v for k, v in source.state_dict().items() if "decoder" not in k}}, path)
+    with pytest.raises(InputError, match="missing: decoder"):
+        _strict_load(model, path)                           # mmengine's own load would only warn
+
+
+def test_resume_continues_the_work_dir_not_load_from(tmp_path):
+    from matbench.errors import MatbenchError
+    from matbench.training.run import _route_weights, load_train_config
+
+    stage1 = tmp_path / "stage1.pth"
+    stage1.write_bytes(b"")
+    cfg = load_train_config(CONFIGS / "aimnet_matting.py", work_dir=tmp_path / "w", resume=True,
+                            cfg_options=[f"load_from={stage1}"])
+    with pytest.raises(MatbenchError, match="nothing to resume"):
+        _route_weights(cfg)
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "last_checkpoint").write_text(str(tmp_path / "w" / "epoch_3.pth"))
+    _route_weights(cfg)
+    assert cfg.load_from is None and not any(h["type"] == "StrictLoadHook" for h in cfg.custom_hooks)
+    fresh = load_train_config(CONFIGS / "aimnet_matting.py", work_dir=tmp_path / "w2", cfg_options=[f"load_from={stage1}"])
+    _route_weights(fresh)
+    assert fresh.load_from is None and fresh.custom_hooks[-1] == dict(type="StrictLoadHook", checkpoint=str(stage1))
