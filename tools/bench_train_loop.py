@@ -255,7 +255,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--amp", choices=["fp16", "bf16"], default=None)
     ap.add_argument("--channels-last", action="store_true")
-    ap.add_argument("--samples", type=int, default=8, help="samples timed in the one-process measurement")
+    ap.add_argument("--samples", type=int, default=24, help="samples timed in the one-process measurement")
     ap.add_argument("--fg-size", type=int, nargs=2, default=(1080, 1440), metavar=("H", "W"))
     ap.add_argument("--bg-size", type=int, nargs=2, default=(1200, 1800), metavar=("H", "W"))
     ap.add_argument("--duts-size", type=int, nargs=2, default=(300, 400), metavar=("H", "W"))

@@ -7,6 +7,7 @@
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #       --platform manylinux2014_x86_64 --platform any -d .whl \
 #       mmengine==0.10.7 addict yapf termcolor platformdirs pymatting
+#   rm -f .whl/matbench-*.whl && pip wheel --no-deps -w .whl .      # this checkout, as a wheel
 #   mkdir -p .aimref/tools && cp -r <official AIM checkout>/core .aimref/ \
 #       && cp ../shared/tools/aimref.py .aimref/tools/ && cp -r <torchvision stub> .aimref/stub
 # then run `tools/gpu_checks.sh` with .whl and .aimref carried. Each step has its own time limit
@@ -14,9 +15,9 @@
 set -u
 OUT=${OUT:-gpu_out}
 mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
-python3 -m pip install -q --no-index --no-deps --no-build-isolation -e . || exit 1
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 PATH=/tmp/site/bin:$PATH
+python3 -c "import matbench_aim, mmengine" || exit 1
 if [ -d .aimref/core ]; then export AIM_REF=$PWD/.aimref AIMREF_TOOLS=$PWD/.aimref/tools; fi
 failed=0
 step() {  # step NAME SECONDS COMMAND...
