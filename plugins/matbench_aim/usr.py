@@ -19,10 +19,9 @@ Where the official code and SPEC 1.4 differ, or need reading closely:
   ``process_data.gen_usr_from_mask``, which this module follows.
 * The official loop deletes the whole output folder first (``refresh_folder``); here files are
   (over)written one by one, atomically, and nothing else in the folder is touched.
-* The official code reads masks with PIL as they are stored; here :func:`matbench.io.read_alpha`
-  reads them (validated), and 8-bit values are recovered exactly as ``round(a * 255)``; a 16-bit
-  mask is reduced to 8 bits that way (the official code would compare raw 16-bit values with
-  255).
+* The official code reads masks with PIL as they are stored; here :func:`matbench.io.read_alpha8`
+  reads them (validated): 8-bit values as stored, a 16-bit mask rounded to 8 bits (the official
+  code would compare raw 16-bit values with 255).
 """
 from __future__ import annotations
 
@@ -34,9 +33,9 @@ from typing import Callable, Mapping, Optional, Union
 import cv2
 import numpy as np
 
-from matbench.datasets import TYPES, load_labels
+from matbench.datasets import TYPES, _files_by_stem, load_labels
 from matbench.errors import InputError
-from matbench.io import read_alpha, write_png_atomic
+from matbench.io import read_alpha8, write_png_atomic
 
 __all__ = ["DEFAULT_KERNEL_SIZE", "MASK_EXTS", "trimap_from_alpha", "make_usr", "write_usr_folder"]
 
@@ -89,16 +88,7 @@ def make_usr(alpha_uint8: np.ndarray, image_type: str, kernel_size: int = DEFAUL
 
 
 def _mask_files(folder: Path) -> dict[str, Path]:
-    if not folder.is_dir():
-        raise InputError(folder, "mask folder not found")
-    found: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.suffix.lower() not in MASK_EXTS or not path.is_file():
-            continue
-        if path.stem in found:
-            raise InputError(path, f"two mask files share the name '{path.stem}' "
-                                   f"({found[path.stem].name} and {path.name})")
-        found[path.stem] = path
+    found = _files_by_stem(folder, MASK_EXTS, "mask")
     if not found:
         raise InputError(folder, f"no mask files ({', '.join(MASK_EXTS)})")
     return found
@@ -143,7 +133,7 @@ def write_usr_folder(data_root: Union[str, os.PathLike],
     out_dir = root / usr_dir
     written: Counter = Counter()
     for name in names:
-        alpha8 = np.round(read_alpha(masks[name]) * 255).astype(np.uint8)
+        alpha8 = read_alpha8(masks[name])
         write_png_atomic(out_dir / f"{name}.png", make_usr(alpha8, types[name], kernel_size))
         written[types[name]] += 1
         if on_file is not None:
