@@ -9,7 +9,7 @@
 #       mmengine==0.10.7 addict yapf termcolor platformdirs pymatting
 #   rm -f .whl/matbench-*.whl && pip wheel --no-deps -w .whl .      # this checkout, as a wheel
 #   mkdir -p .aimref/tools && cp -r <official AIM checkout>/core .aimref/ \
-#       && cp ../shared/tools/aimref.py .aimref/tools/ && cp -r <torchvision stub> .aimref/stub
+#       && cp ../shared/tools/aimref.py .aimref/tools/
 # then run `tools/gpu_checks.sh` with .whl and .aimref carried. Each step has its own time limit
 # and a failing step does not stop the others; the exit status says whether any failed.
 set -u
@@ -34,7 +34,7 @@ step train_tests 240 python3 -m pytest -q -x -p no:cacheprovider tests/aim/test_
 step train_fp16_channels_last 90 matbench train configs/aimnet_smoke.py --amp fp16 --channels-last \
     --work-dir /tmp/smoke_fp16 --cfg-options train_cfg.max_iters=20
 step bench_train 120 python3 tools/bench_train.py --amp fp16 --channels-last
-step bench_train_loop 180 env PYTHONPATH="/tmp/site:${AIM_REF:+$AIM_REF/stub}" python3 tools/bench_train_loop.py \
+step bench_train_loop 180 python3 tools/bench_train_loop.py \
     --stage matting --amp fp16 --channels-last --workers 4
 step eval_hybrid 90 matbench eval --strategy hybrid --random-weights --device cuda --work-dir /tmp/eval_hybrid
 cp /tmp/eval_hybrid/results.json "$OUT/" 2>/dev/null
