@@ -1,10 +1,24 @@
-"""Shared fixtures: small AIM-500-layout datasets and prediction folders made on the fly."""
+"""Shared fixtures: small AIM-500-layout datasets and prediction folders made on the fly; the
+scripts under tools/ as importable modules."""
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_tool(name: str) -> ModuleType:
+    """``tools/<name>.py`` imported as a module (the tools are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 TINY_LABELS = {
     "a01": {"type": "SO", "category": "animal"},

@@ -2,7 +2,6 @@
 official code's (golden fixture), gradients, units, shape checks, and building from configs."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 import torch
 
 from matbench.registry import MODELS, build
+from conftest import load_tool
 from matbench_aim import losses as L
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,14 +19,7 @@ CASES = GOLDEN["loss_cases"]
 REL = 1e-5
 
 
-def _load_golden_tool():
-    spec = importlib.util.spec_from_file_location("make_aim_loss_golden", ROOT / "tools" / "make_aim_loss_golden.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-loss_inputs = _load_golden_tool().loss_inputs
+loss_inputs = load_tool("make_aim_loss_golden").loss_inputs
 
 
 def assert_rel(got, want: float, what: str) -> None:

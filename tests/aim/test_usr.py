@@ -2,7 +2,6 @@
 rules, the folder writer on an AIM-500 layout, its errors, and tools/make_usr.py."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import load_tool
 from matbench.errors import InputError
 from matbench_aim.usr import make_usr, trimap_from_alpha, write_usr_folder
 
@@ -17,14 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = json.loads((ROOT / "tests" / "fixtures" / "aim_losses_golden.json").read_text())
 
 
-def _load_golden_tool():
-    spec = importlib.util.spec_from_file_location("make_aim_loss_golden", ROOT / "tools" / "make_aim_loss_golden.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-_tool = _load_golden_tool()
+_tool = load_tool("make_aim_loss_golden")
 usr_alpha, array_digest = _tool.usr_alpha, _tool.array_digest
 
 
@@ -121,9 +114,7 @@ def test_write_usr_folder_errors(tmp_path):
 
 def test_make_usr_tool(tmp_path, capsys):
     # in-process: a subprocess would spend seconds importing torch and mmengine
-    spec = importlib.util.spec_from_file_location("make_usr", ROOT / "tools" / "make_usr.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("make_usr")
     root = _aim_layout(tmp_path / "AIM-500", LABELS)
     assert tool.main([str(root), "--kernel-size", "11"]) == 0
     out = capsys.readouterr().out

@@ -1,13 +1,13 @@
 """The "dim" metric variant against mmagic's own values and its documented quirks."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import load_tool
 from matbench_metrics.dim import DimMetric, conn, dim_metrics, grad, mse, prepare_dim, sad
 from matbench_metrics.dim.connectivity import THRESHOLDS
 from matbench_metrics.dim.gradient import gauss_kernels
@@ -16,14 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = json.loads((ROOT / "tests" / "fixtures" / "dim_golden.json").read_text())
 
 
-def _load_recipes():
-    spec = importlib.util.spec_from_file_location("make_dim_golden", ROOT / "tools" / "make_dim_golden.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-RECIPES = _load_recipes()
+RECIPES = load_tool("make_dim_golden")
 
 
 def _rel(a: float, b: float) -> float:
