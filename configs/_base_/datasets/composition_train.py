@@ -5,6 +5,7 @@
 # the image is smaller) on a transition pixel half of the time, flip, 320x320. The crop comes
 # before compositing and noise (per-pixel operations, so the samples' distribution is the same as
 # the official order's, for a third of the work).
+_base_ = ['aim_train_loader.py']
 composition_pipeline = [
     dict(type='LoadAimTrainSample'),
     dict(type='GenerateUSR', kernel_size=30),
@@ -17,8 +18,6 @@ composition_pipeline = [
     dict(type='ResizeTo', size=320),
     dict(type='PackAimInputs')]
 train_dataloader = dict(
-    batch_size=16, num_workers=8, persistent_workers=True,
-    sampler=dict(type='EpochAwareSampler', shuffle=True), collate_fn=dict(type='default_collate'),
     dataset=dict(
         type='composition', data_root='data', bg_dir='BG-20k/train', pipeline=composition_pipeline,
         sources=[dict(root='DIM/train', repeat=5, types_file='DIM/dim_hatt_type.json'),

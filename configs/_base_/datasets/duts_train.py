@@ -1,5 +1,6 @@
 # Stage 1 training data: DUTS-TR images + masks, trimap by dilate/erode (kernel 10), flip, 320x320
 # (official core/data.py, SOD branch: no crop).
+_base_ = ['aim_train_loader.py']
 duts_pipeline = [
     dict(type='LoadAimTrainSample'),
     dict(type='GenerateTrimap', kernel_size=10),
@@ -7,6 +8,4 @@ duts_pipeline = [
     dict(type='ResizeTo', size=320),
     dict(type='PackAimInputs')]
 train_dataloader = dict(
-    batch_size=16, num_workers=8, persistent_workers=True,
-    sampler=dict(type='EpochAwareSampler', shuffle=True), collate_fn=dict(type='default_collate'),
     dataset=dict(type='duts', data_root='data/DUTS-TR', pipeline=duts_pipeline))
