@@ -37,7 +37,7 @@ Stage totals (``stage_losses``) return ``{"global", "local", "fusion_alpha"[, "f
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -199,10 +199,29 @@ def stage_losses(stage: str, pred_global: Tensor, pred_local: Tensor, pred_fusio
     return out
 
 
-def _check_region(region: str) -> str:
-    if region not in _REGIONS:
-        raise ValueError(f"unknown region {region!r} (expected one of {', '.join(_REGIONS)})")
-    return region
+class _RegionLoss(nn.Module):
+    """A loss on the transition region (``trimap == 128``) or on the whole image, by ``region``:
+    ``forward(pred, alpha, trimap=None)`` calls ``transition(pred, alpha, trimap)`` or
+    ``whole(pred, alpha)``."""
+
+    transition: Callable[[Tensor, Tensor, Tensor], Tensor]
+    whole: Callable[[Tensor, Tensor], Tensor]
+
+    def __init__(self, region: str = "transition") -> None:
+        super().__init__()
+        if region not in _REGIONS:
+            raise ValueError(f"unknown region {region!r} (expected one of {', '.join(_REGIONS)})")
+        self.region = region
+
+    def forward(self, pred: Tensor, alpha: Tensor, trimap: Optional[Tensor] = None) -> Tensor:
+        if self.region == "whole":
+            return self.whole(pred, alpha)
+        if trimap is None:
+            raise ValueError(f"{type(self).__name__}(region='transition') needs a trimap")
+        return self.transition(pred, alpha, trimap)
+
+    def extra_repr(self) -> str:
+        return f"region={self.region!r}"
 
 
 @MODELS.register_module()
@@ -214,43 +233,21 @@ class AimGlobalCELoss(nn.Module):
 
 
 @MODELS.register_module()
-class AimAlphaLoss(nn.Module):
+class AimAlphaLoss(_RegionLoss):
     """:func:`alpha_loss` (``region='transition'``, needs ``trimap``) or :func:`alpha_loss_whole`
     (``region='whole'``): ``forward(pred, alpha, trimap=None)``."""
 
-    def __init__(self, region: str = "transition") -> None:
-        super().__init__()
-        self.region = _check_region(region)
-
-    def forward(self, pred: Tensor, alpha: Tensor, trimap: Optional[Tensor] = None) -> Tensor:
-        if self.region == "whole":
-            return alpha_loss_whole(pred, alpha)
-        if trimap is None:
-            raise ValueError("AimAlphaLoss(region='transition') needs a trimap")
-        return alpha_loss(pred, alpha, trimap)
-
-    def extra_repr(self) -> str:
-        return f"region={self.region!r}"
+    transition = staticmethod(alpha_loss)
+    whole = staticmethod(alpha_loss_whole)
 
 
 @MODELS.register_module()
-class AimLaplacianLoss(nn.Module):
+class AimLaplacianLoss(_RegionLoss):
     """:func:`laplacian_loss` (``region='transition'``, needs ``trimap``) or
     :func:`laplacian_loss_whole` (``region='whole'``): ``forward(pred, alpha, trimap=None)``."""
 
-    def __init__(self, region: str = "transition") -> None:
-        super().__init__()
-        self.region = _check_region(region)
-
-    def forward(self, pred: Tensor, alpha: Tensor, trimap: Optional[Tensor] = None) -> Tensor:
-        if self.region == "whole":
-            return laplacian_loss_whole(pred, alpha)
-        if trimap is None:
-            raise ValueError("AimLaplacianLoss(region='transition') needs a trimap")
-        return laplacian_loss(pred, alpha, trimap)
-
-    def extra_repr(self) -> str:
-        return f"region={self.region!r}"
+    transition = staticmethod(laplacian_loss)
+    whole = staticmethod(laplacian_loss_whole)
 
 
 @MODELS.register_module()
