@@ -4,7 +4,7 @@ of mmengine's runner registries (hooks, loops, optimizers, ...) so that a Runner
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, Iterable
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -56,12 +56,18 @@ def lookup(registry: Registry, name: str) -> Any:
     if obj is not None:
         return obj
     names = sorted(registry.module_dict)
+    raise MatbenchError(f"unknown {registry.name} '{name}'{did_you_mean(name, names)} "
+                        f"(known: {', '.join(names) or 'none'})")
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """``"; did you mean 'X'?"`` for the closest of `names` (or one differing only in case), else ``""``."""
+    names = sorted(names)
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
     if not close:
         lowered = {n.lower(): n for n in names}
         close = [lowered[name.lower()]] if name.lower() in lowered else []
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    raise MatbenchError(f"unknown {registry.name} '{name}'{hint} (known: {', '.join(names) or 'none'})")
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _hierarchy(registry: Registry) -> list[Registry]:
@@ -72,7 +78,7 @@ def _hierarchy(registry: Registry) -> list[Registry]:
     return chain
 
 
-def _all_names() -> set[str]:
+def registered_names() -> set[str]:
     """Every name registered in matbench's registries and their mmengine ancestors (mmengine's
     components register when their packages are imported: done here)."""
     import mmengine.dataset  # noqa: F401
@@ -85,17 +91,6 @@ def _all_names() -> set[str]:
 
     return {name for reg in (*REGISTRIES.values(), *RUNNER_REGISTRIES.values())
             for level in _hierarchy(reg) for name in level.module_dict}
-
-
-def registered_anywhere(name: str) -> bool:
-    """Whether `name` is registered in any matbench registry or its mmengine ancestors."""
-    return name in _all_names()
-
-
-def closest_registered(name: str) -> str | None:
-    """The registered name closest to `name` over all registries (for "did you mean")."""
-    close = difflib.get_close_matches(name, sorted(_all_names()), n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 def build(registry: Registry, cfg: dict) -> Any:

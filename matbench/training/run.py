@@ -68,13 +68,12 @@ def _typed_entries(node, path: str = ""):
 
 def check_types(cfg, config: Path) -> None:
     """Refuse a config naming a type that no registry knows, before anything is built."""
-    from ..registry import closest_registered, registered_anywhere
+    from ..registry import did_you_mean, registered_names
 
+    known = registered_names()
     for path, name in _typed_entries(cfg.to_dict()):
-        if "." not in name and not registered_anywhere(name):
-            close = closest_registered(name)
-            hint = f"; did you mean '{close}'?" if close else ""
-            raise MatbenchError(f"{config}: {path}: unknown type '{name}'{hint}")
+        if "." not in name and name not in known:
+            raise MatbenchError(f"{config}: {path}: unknown type '{name}'{did_you_mean(name, known)}")
 
 
 def _set_amp(cfg, amp: str, cuda: bool) -> None:
