@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import itertools
 import logging
 import os
 import sys
@@ -39,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -162,17 +164,11 @@ def official_step(model, optimizer, batch, stage: str, ev) -> float:
 
 
 def official_loop(mods: SimpleNamespace, dataset, args) -> list[float]:
-    loader = torch.utils.data.DataLoader(dataset, num_workers=args.workers, batch_size=args.batch, shuffle=True)
     with cuda_calls_as_noops(args.device == "cpu"):
         model = torch.nn.DataParallel(mods.aimnet().train()).cuda()
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-        clock = []
-        for i, batch in enumerate(loader):
-            official_step(model, optimizer, batch, args.stage, mods.evaluate)
-            clock.append(time.perf_counter())
-            if i + 1 == args.iters:
-                break
-    return clock
+        return clock_batches(dataset, args, lambda batch: official_step(model, optimizer, batch, args.stage,
+                                                                         mods.evaluate))
 
 
 # --- matbench's side -------------------------------------------------------------------------
@@ -233,14 +229,15 @@ def per_sample(dataset, n: int) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def loader_rate(dataset, args) -> float:
+def clock_batches(dataset, args, step: Callable[[Any], Any] = lambda batch: None) -> list[float]:
+    """The times at which `step` is done with each of the first --iters batches of a shuffled
+    DataLoader over `dataset` with --workers processes (as the official train.py builds it)."""
     loader = torch.utils.data.DataLoader(dataset, num_workers=args.workers, batch_size=args.batch, shuffle=True)
     clock = []
-    for i, _ in enumerate(loader):
+    for batch in itertools.islice(loader, args.iters):
+        step(batch)
         clock.append(time.perf_counter())
-        if i + 1 == args.iters:
-            break
-    return (len(clock) - 1 - WARMUP) / (clock[-1] - clock[WARMUP])
+    return clock
 
 
 def seconds_per_iter(clock: list[float]) -> float:
@@ -273,7 +270,8 @@ def main() -> None:
         config = bench_config(tmp / "data", args.stage, args, tmp)
         official, ours = official_dataset(mods, args.stage), matbench_dataset(config)
         rows = [("sample: s, 1 process", per_sample(official, args.samples), per_sample(ours, args.samples), False),
-                (f"loader: batch/s, {args.workers} workers", loader_rate(official, args), loader_rate(ours, args), True),
+                (f"loader: batch/s, {args.workers} workers", 1 / seconds_per_iter(clock_batches(official, args)),
+                 1 / seconds_per_iter(clock_batches(ours, args)), True),
                 ("step: s/iteration, with loading", seconds_per_iter(official_loop(mods, official, args)),
                  seconds_per_iter(matbench_loop(config, args, tmp / "work")), False)]
     setting = f"{args.amp or 'fp32'}{', channels_last' if args.channels_last else ''}"
