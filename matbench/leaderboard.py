@@ -118,9 +118,42 @@ def check_results(data: object, source: str | os.PathLike) -> None:
     for part in ("type", "category"):
         group = need(summary, part, dict, "summary.")
         need(group, "sad", dict, f"summary.{part}.")
+    _check_values(data, source)
 
 
 _KIND = {dict: "JSON object", list: "JSON list", str: "string"}
+
+
+def _check_values(data: dict, source: str | os.PathLike) -> None:
+    """Every number the tables read is a number (or null: a metric undefined on every image);
+    a hand-edited string there is an error naming its JSON path, not a crash while formatting."""
+    def fail(where: str, expected: str, value: object) -> None:
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise InputError(source, f"{where}: expected {expected}, got {shown}")
+
+    def numbers(node: dict, where: str, keys: Iterable[str] | None = None, nullable: bool = True) -> None:
+        for key in node if keys is None else [k for k in keys if k in node]:
+            value = node[key]
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    or (nullable and value is None)):
+                fail(f"{where}{key}", "a number", value)
+
+    meta, summary = data["meta"], data["summary"]
+    if isinstance(meta.get("dataset"), dict):
+        numbers(meta["dataset"], "meta.dataset.", ["num_images"], nullable=False)
+    numbers(summary, "summary.", ["count"], nullable=False)
+    numbers(summary["metrics"], "summary.metrics.")
+    for part in ("type", "category"):
+        numbers(summary[part]["sad"], f"summary.{part}.sad.")
+        numbers(summary[part], f"summary.{part}.", ["avg"])
+    if summary.get("no_unknown_region") is not None and not isinstance(summary["no_unknown_region"], list):
+        fail("summary.no_unknown_region", "a JSON list", summary["no_unknown_region"])
+    row_keys = ["unknown_pixels", *summary["metrics"]]
+    for i, row in enumerate(data["per_image"]):
+        if not isinstance(row, dict):
+            fail(f"per_image[{i}]", "a JSON object", row)
+        numbers(row, f"per_image[{i}].", row_keys)
 
 
 # --------------------------------------------------------------------------- table model

@@ -93,6 +93,19 @@ def registered_names() -> set[str]:
             for level in _hierarchy(reg) for name in level.module_dict}
 
 
+def registered_objects(name: str) -> list[Any]:
+    """The distinct objects registered as `name` in any of matbench's registries or their mmengine
+    ancestors (a config's ``type='name'``)."""
+    registered_names()                  # imports mmengine's components, which register on import
+    found = {}
+    for reg in (*REGISTRIES.values(), *RUNNER_REGISTRIES.values()):
+        for level in _hierarchy(reg):
+            obj = level.module_dict.get(name)
+            if obj is not None:
+                found[id(obj)] = obj
+    return list(found.values())
+
+
 def build(registry: Registry, cfg: dict) -> Any:
     """Build `cfg` (a dict with `type`) from `registry`, with a clear error for unknown types."""
     cfg = dict(cfg)

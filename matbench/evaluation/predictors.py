@@ -133,14 +133,24 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "checkpoint not found")
+    if path.stat().st_size == 0:
+        raise InputError(path, "empty checkpoint (0 bytes)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors have many types
-        raise InputError(path, f"cannot load checkpoint safely: {str(exc).splitlines()[0]}") from None
+        raise InputError(path, f"cannot load checkpoint safely: {first_line(exc)}") from None
     state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise InputError(path, "not a state dict (expected tensors, or {'state_dict': tensors})")
+    if not state:
+        raise InputError(path, "checkpoint holds no tensors (an empty state dict)")
     return state
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type name when the message is empty."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 #: where training wrappers keep the network: matbench's training models, DataParallel / DDP

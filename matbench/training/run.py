@@ -1,10 +1,14 @@
 """``matbench train``: an mmengine config run by mmengine's Runner, with safe resume and AMP."""
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
-from ..errors import MatbenchError
+from ..errors import InputError, MatbenchError
+from ..dist import init_processes
+from .config_checks import check_option_key, check_types
 
 AMP_DTYPES = ("fp16", "bf16")
 
@@ -29,7 +33,11 @@ def load_train_config(config: Path, work_dir: Optional[Path] = None, resume: boo
     if cfg_options:
         parsed = {}
         for key, value in parse_key_values(cfg_options).items():
-            parsed[key] = DictAction._parse_iterable(value) if isinstance(value, str) else value
+            check_option_key(cfg, key, config)
+            try:
+                parsed[key] = DictAction._parse_iterable(value) if isinstance(value, str) else value
+            except Exception:  # mmengine's parser recurses without end on e.g. dict(...)
+                raise MatbenchError(f"--cfg-options {key}: cannot parse the value {value!r}") from None
         cfg.merge_from_dict(parsed)
     cfg.work_dir = str(work_dir or Path("work_dirs") / config.stem)
     import torch
@@ -54,28 +62,6 @@ def load_train_config(config: Path, work_dir: Optional[Path] = None, resume: boo
     return cfg
 
 
-def _typed_entries(node, path: str = ""):
-    """(key path, type name) of every ``dict(type='Name', ...)`` in a config tree."""
-    if isinstance(node, dict):
-        if isinstance(node.get("type"), str):
-            yield path or "(top level)", node["type"]
-        for key, value in node.items():
-            yield from _typed_entries(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            yield from _typed_entries(value, f"{path}[{i}]")
-
-
-def check_types(cfg, config: Path) -> None:
-    """Refuse a config naming a type that no registry knows, before anything is built."""
-    from ..registry import did_you_mean, registered_names
-
-    known = registered_names()
-    for path, name in _typed_entries(cfg.to_dict()):
-        if "." not in name and name not in known:
-            raise MatbenchError(f"{config}: {path}: unknown type '{name}'{did_you_mean(name, known)}")
-
-
 def _set_amp(cfg, amp: str, cuda: bool) -> None:
     """Mixed precision: mmengine's ``AmpOptimWrapper`` on CUDA (fp16 with loss scaling, or bf16);
     bf16 autocast on the CPU, where fp16 autocast is not supported."""
@@ -88,17 +74,6 @@ def _set_amp(cfg, amp: str, cuda: bool) -> None:
         cfg.optim_wrapper.type = "CpuAutocastOptimWrapper"
     else:
         raise MatbenchError("--amp fp16 needs a CUDA GPU, and none is available (use --amp bf16 on the CPU)")
-
-
-def _init_cpu_process_group() -> None:
-    """Under torchrun without CUDA, join the gloo process group before mmengine does: its
-    ``init_dist`` calls ``torch.cuda.set_device`` unconditionally. (mmengine skips its own
-    initialisation when a group exists.)"""
-    import torch
-    import torch.distributed as dist
-
-    if not torch.cuda.is_available() and not dist.is_initialized():
-        dist.init_process_group(backend="gloo")
 
 
 def _route_weights(cfg) -> None:
@@ -115,6 +90,56 @@ def _route_weights(cfg) -> None:
         if not Path(weights).is_file():
             raise MatbenchError(f"{weights}: load_from checkpoint not found")
         cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + [dict(type="StrictLoadHook", checkpoint=str(weights))]
+
+
+def check_resume_checkpoint(cfg) -> Optional[Path]:
+    """The checkpoint ``--resume`` continues from (named by the work dir's ``last_checkpoint``),
+    checked before the run is built: it exists and loads safely (``weights_only``, memory-mapped, so
+    its tensors are not read twice) as a training checkpoint. mmengine's own load would fail later
+    with a traceback that does not name the file."""
+    pointer = Path(cfg.work_dir) / "last_checkpoint"
+    if not cfg.resume or not pointer.is_file():
+        return None
+    text = pointer.read_text().strip()
+    if not text:
+        raise InputError(pointer, "empty; it should name the checkpoint to resume from")
+    path = Path(text)
+    if not path.exists():
+        raise InputError(path, f"checkpoint not found (named by {pointer})")
+    if not path.is_file():
+        raise InputError(path, f"not a file (named by {pointer})")
+    if path.stat().st_size == 0:
+        raise InputError(path, "empty checkpoint (0 bytes)")
+    ckpt = _load_safely(path)
+    meta = ckpt.get("meta") if isinstance(ckpt, dict) else None
+    if not (isinstance(meta, dict) and {"epoch", "iter"} <= set(meta) and "state_dict" in ckpt):
+        raise InputError(path, "not a training checkpoint (no meta.epoch, meta.iter and state_dict); "
+                               "weights to start from go to load_from")
+    return path
+
+
+def _load_safely(path: Path) -> Any:
+    """``torch.load(weights_only=True)`` of ``path`` with one-line errors naming it."""
+    import pickle
+
+    import torch
+
+    from ..evaluation.predictors import first_line
+
+    zipped = zipfile.is_zipfile(path)           # False for a cut file: its directory is at the end
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=zipped)
+    except pickle.UnpicklingError as exc:
+        refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        if refused or "Weights only load failed" in str(exc):
+            what = f" ({refused.group(1)})" if refused else ""
+            raise InputError(path, f"refused by torch.load(weights_only=True): it holds Python objects{what} "
+                                   "that only running code could load") from None
+        raise InputError(path, f"cannot load checkpoint: {first_line(exc)}") from None
+    except Exception as exc:
+        problem = "damaged" if zipped else "truncated, or not a PyTorch checkpoint"
+        detail = first_line(exc).split(". ")[0]        # torch goes on with advice over several sentences
+        raise InputError(path, f"cannot load checkpoint: {problem} ({type(exc).__name__}: {detail})") from None
 
 
 def _build_runner(cfg, config: Path):
@@ -147,8 +172,8 @@ def train(config: Path, **options) -> Path:
     cfg = load_train_config(config, **options)
     check_types(cfg, config)
     _route_weights(cfg)
-    if cfg.launcher != "none":
-        _init_cpu_process_group()
+    check_resume_checkpoint(cfg)
+    init_processes(cfg.launcher)
     runner = _build_runner(cfg, config)
     runner.train()
     return Path(cfg.work_dir)
