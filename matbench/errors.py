@@ -18,3 +18,19 @@ class InputError(MatbenchError):
 
     def __reduce__(self):  # keep (path, problem) across process boundaries
         return (type(self), (self.path, self.problem))
+
+
+class FormatMismatchWarning(UserWarning):
+    """A file whose content is not the format its extension says (e.g. a JPEG named .png)."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM received by the main process: finished work is kept, the run stops.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so no ``except Exception`` swallows it, but
+    its own class, so no library turns it into a normal return (typer maps KeyboardInterrupt
+    to exit code 130 *returned* when not in standalone mode)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signum)

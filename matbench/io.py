@@ -24,26 +24,38 @@ Conversions (the official AIM code reads everything with ``np.array(Image.open(p
 * **Trimap** (:func:`read_trimap`) → uint8 HxW with values in {0, 128, 255} only; any other
   value is refused, naming how many pixels and a few example values. Colour trimaps are
   accepted when their R, G, B channels are equal (channel 0 is used); 16-bit trimaps are refused.
+
+Sizes can be compared from the headers (:func:`image_size`) before anything is decoded: a small
+PNG may declare 13000x13000. A matte or trimap whose content is another format than its
+extension says (a JPEG named .png: lossy values) is scored, with a
+:class:`~matbench.errors.FormatMismatchWarning` once per process (:func:`warn_misnamed`).
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
+import warnings
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping
+from typing import IO, Any, Callable, Iterator, Mapping
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from .errors import InputError
+from .errors import FormatMismatchWarning, InputError
 
-__all__ = ["read_rgb", "read_alpha", "read_prediction", "read_trimap", "check_same_size",
-           "write_png_atomic", "exif_orientation", "size_text"]
+__all__ = ["read_rgb", "read_alpha", "read_prediction", "read_trimap", "check_same_size", "check_sizes",
+           "image_size", "warn_misnamed", "write_png_atomic", "exif_orientation",
+           "size_text"]
 
 TRIMAP_VALUES = (0, 128, 255)
 _GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+#: (format, extension) pairs already reported by :func:`warn_misnamed` in this process
+_FORMATS_REPORTED: set[tuple[str, str]] = set()
+_SAME_FORMAT = {"MPO": "JPEG"}  # Pillow calls a JPEG with extra frames (many phones') MPO
 
 
 def size_text(shape: tuple[int, ...]) -> str:
@@ -51,19 +63,29 @@ def size_text(shape: tuple[int, ...]) -> str:
     return f"{shape[1]}x{shape[0]}"
 
 
-def _open(path: str | os.PathLike) -> Image.Image:
-    """The fully decoded image at `path`; every failure is an InputError naming the file."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "file not found")
+def _check_file(path: Path) -> None:
+    """Refuse a path that is not a non-empty regular file, saying why (loop, broken link, ...)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(path, "symbolic link loop") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            if path.is_symlink():
+                raise InputError(path, f"broken symbolic link (to {os.readlink(path)})") from None
+            raise InputError(path, "file not found") from None
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     if not path.is_file():
         raise InputError(path, "not a file")
-    if path.stat().st_size == 0:
+    if st.st_size == 0:
         raise InputError(path, "empty file (0 bytes)")
+
+
+@contextmanager
+def _image_errors(path: Path) -> Iterator[None]:
+    """Turn Pillow's failures while opening or decoding `path` into an InputError naming it."""
     try:
-        img = Image.open(path)
-        tile = list(img.tile)  # the decoder's raw modes, forgotten by load()
-        img.load()  # decode everything now: truncated files fail here, not later
+        yield
     except Image.DecompressionBombError as exc:
         raise InputError(path, f"image too large to decode safely ({exc})") from None
     except FileNotFoundError:
@@ -73,10 +95,59 @@ def _open(path: str | os.PathLike) -> Image.Image:
         if "cannot identify image file" in reason:
             reason = "not a readable image"
         raise InputError(path, f"cannot read image: {reason}") from None
+
+
+def _open_header(path: str | os.PathLike) -> Image.Image:
+    """The image at `path` with only its header read (size, mode, format; no pixels decoded)."""
+    path = Path(path)
+    _check_file(path)
+    with _image_errors(path):
+        img = Image.open(path)
     if img.width == 0 or img.height == 0:
         raise InputError(path, "image has no pixels (0x0)")
+    return img
+
+
+def _open(path: str | os.PathLike) -> Image.Image:
+    """The fully decoded image at `path`; every failure is an InputError naming the file."""
+    img = _open_header(path)
+    with _image_errors(Path(path)):
+        tile = list(img.tile)  # the decoder's raw modes, forgotten by load()
+        img.load()  # decode everything now: truncated files fail here, not later
     img._matbench_tile = tile  # type: ignore[attr-defined]
     return img
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(height, width)`` of the image at `path` as stored, from its header alone (EXIF
+    orientation not applied): cheap even for a file that declares a huge size."""
+    with _open_header(path) as img:
+        return img.height, img.width
+
+
+def warn_misnamed(path: str | os.PathLike, fmt: str | None = None) -> bool:
+    """Whether the file at `path` holds another format than its extension says (`fmt`: its
+    format, or None to read it from the header; unreadable files are left to the readers).
+
+    A JPEG named .png is scored from lossy values without a word otherwise, so a
+    :class:`FormatMismatchWarning` is issued — once per process for each (format, extension)."""
+    ext = Path(path).suffix.lower()
+    if fmt is None:
+        try:
+            with Image.open(path) as img:
+                fmt = img.format
+        except Exception:
+            return False
+    fmt = _SAME_FORMAT.get(fmt or "", fmt)
+    expected = Image.registered_extensions().get(ext)
+    if not fmt or not expected or fmt == expected:
+        return False
+    if (fmt, ext) not in _FORMATS_REPORTED:
+        _FORMATS_REPORTED.add((fmt, ext))
+        lossy = " (JPEG is lossy: its values are not exactly the matte that was saved)" if fmt == "JPEG" else ""
+        warnings.warn(f"{path}: a {fmt} file named {ext}{lossy}; scored as read, said once, other files may "
+                      "be alike", FormatMismatchWarning, stacklevel=2)
+    return True
 
 
 def _sixteen_bit_colour(img: Image.Image) -> bool:
@@ -125,18 +196,20 @@ def read_rgb(path: str | os.PathLike, apply_exif: bool = True) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.uint8)
 
 
-def _equal_channels(arr: np.ndarray, path: str | os.PathLike, what: str) -> np.ndarray:
-    """Channel 0 of an HxWxC array whose first three channels agree; refuse otherwise."""
+def _equal_channels(arr: np.ndarray, path: str | os.PathLike, what: str, mode: str) -> np.ndarray:
+    """Channel 0 of an HxWxC array whose first three channels agree; refuse otherwise (`mode`:
+    the file's Pillow mode, named in the message)."""
     rgb = arr[:, :, :3]
     differ = np.count_nonzero((rgb != rgb[:, :, :1]).any(axis=2))
     if differ:
-        raise InputError(path, f"RGB {what} with differing channels (at {differ} of {rgb.shape[0] * rgb.shape[1]} "
+        raise InputError(path, f"{mode} {what} with differing channels (at {differ} of {rgb.shape[0] * rgb.shape[1]} "
                                "pixels; save it as a greyscale PNG)")
     return arr[:, :, 0]
 
 
 def _read_matte(path: str | os.PathLike, what: str, as_uint8: bool = False) -> np.ndarray:
     img = _open(path)
+    warn_misnamed(path, img.format)
     mode = img.mode
     if mode == "L":
         return np.asarray(img) if as_uint8 else np.asarray(img) / 255.0
@@ -154,7 +227,7 @@ def _read_matte(path: str | os.PathLike, what: str, as_uint8: bool = False) -> n
             raise InputError(path, f"16-bit colour {what}: only 8 of its bits can be read; "
                                    "save it as a 16-bit greyscale PNG")
         arr = np.asarray(img.convert("RGBA") if mode in ("P", "PA") else img)
-        return _equal_channels(arr, path, what) / 255.0
+        return _equal_channels(arr, path, what, mode) / 255.0
     if mode == "F":
         raise InputError(path, f"unsupported {what} mode F (32-bit float); save it as an 8- or "
                                "16-bit greyscale PNG")
@@ -181,6 +254,7 @@ def read_prediction(path: str | os.PathLike) -> np.ndarray:
 def read_trimap(path: str | os.PathLike) -> np.ndarray:
     """A trimap as uint8 HxW whose values are all 0, 128 or 255."""
     img = _open(path)
+    warn_misnamed(path, img.format)
     mode = img.mode
     if mode == "L":
         arr = np.asarray(img)
@@ -190,7 +264,7 @@ def read_trimap(path: str | os.PathLike) -> np.ndarray:
         arr = np.asarray(img.convert("L"))
     elif mode in ("RGB", "RGBA", "P", "PA"):
         arr = np.asarray(img.convert("RGBA") if mode in ("P", "PA") else img)
-        arr = _equal_channels(arr, path, "trimap")
+        arr = _equal_channels(arr, path, "trimap", mode)
     else:
         raise InputError(path, f"unsupported trimap mode {mode} (expected 8-bit greyscale with 0/128/255)")
     counts = np.bincount(arr.ravel(), minlength=256)     # one pass: cheaper than np.isin
@@ -204,13 +278,18 @@ def read_trimap(path: str | os.PathLike) -> np.ndarray:
 
 
 def check_same_size(arrays_by_path: Mapping[str | os.PathLike, np.ndarray]) -> None:
-    """Refuse arrays whose HxW differ, naming the odd one out.
+    """Refuse arrays whose HxW differ, naming the odd one out (see :func:`check_sizes`)."""
+    check_sizes({p: tuple(np.shape(a)[:2]) for p, a in arrays_by_path.items()})
+
+
+def check_sizes(sizes_by_path: Mapping[str | os.PathLike, tuple[int, ...]]) -> None:
+    """Refuse ``(height, width)`` sizes that differ, naming the odd one out.
 
     The reference size is the most common one (ties: the first entry's), so with an image, an
     alpha and a trimap the single file that disagrees is named, e.g.
     ``trimap.png: size 640x480 differs from alpha.png 800x600`` (sizes are width x height).
     """
-    items = [(os.fspath(p), tuple(np.shape(a)[:2])) for p, a in arrays_by_path.items()]
+    items = [(os.fspath(p), tuple(size)) for p, size in sizes_by_path.items()]
     if len(items) < 2:
         return
     counts = Counter(size for _, size in items)
@@ -232,6 +311,12 @@ def read_json(path: str | os.PathLike) -> Any:
         raise InputError(path, "not a UTF-8 text file") from None
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], text: bool = False) -> None:

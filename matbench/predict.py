@@ -79,27 +79,52 @@ def to_uint8(alpha: np.ndarray) -> np.ndarray:
     return np.round(np.clip(alpha, 0, 1) * 255).astype(np.uint8)
 
 
+def output_paths(job: PredictJob, stem: str) -> dict[str, Path]:
+    """The files written for the image named `stem`, by kind: ``alpha`` always, then ``cutout``,
+    ``composite`` and ``trimap`` when requested. The one place outputs are named."""
+    paths = {"alpha": job.out / f"{stem}.png"}
+    if job.cutout:
+        paths["cutout"] = job.out / f"{stem}_cutout.png"
+    if job.composite:
+        paths["composite"] = job.out / f"{stem}_on_{job.composite.strip('#').replace(',', '-')}.png"
+    if job.save_trimap:
+        paths["trimap"] = job.out / f"{stem}_trimap.png"
+    return paths
+
+
+def check_no_overwrite(job: PredictJob, images: Sequence[Path]) -> None:
+    """Refuse any output that would replace an input image, before any work.
+
+    ``--out`` may be the input folder as long as no written name is an input's (JPEG photos
+    next to their PNG mattes are fine; PNG photos would be replaced by their mattes)."""
+    inputs = {p.resolve(): p for p in images}
+    for image in images:
+        for kind, out in output_paths(job, image.stem).items():
+            victim = inputs.get(out.resolve())
+            if victim is not None:
+                whose = "its" if victim == image else f"the {image.name}"
+                raise InputError(victim, f"input image that predict would overwrite with {whose} {kind} "
+                                         "output (choose another --out)")
+
+
 def write_outputs(job: PredictJob, stem: str, rgb: np.ndarray, result: dict[str, torch.Tensor]) -> list[Path]:
     """The alpha PNG and the requested extras for one image; each file written atomically."""
     alpha = result["alpha"].double().cpu().numpy()
     alpha8 = to_uint8(alpha)
-    written = [job.out / f"{stem}.png"]
-    write_png_atomic(written[-1], alpha8)
+    paths = output_paths(job, stem)
+    write_png_atomic(paths["alpha"], alpha8)
     if job.cutout:
-        written.append(job.out / f"{stem}_cutout.png")
-        write_png_atomic(written[-1], np.dstack([rgb, alpha8]))
+        write_png_atomic(paths["cutout"], np.dstack([rgb, alpha8]))
     if job.composite:
         colour = np.array(parse_colour(job.composite), dtype=np.float64)
         a = alpha[..., None]
         comp = np.round(a * rgb + (1 - a) * colour).astype(np.uint8)
-        written.append(job.out / f"{stem}_on_{job.composite.strip('#').replace(',', '-')}.png")
-        write_png_atomic(written[-1], comp)
+        write_png_atomic(paths["composite"], comp)
     if job.save_trimap:
         if "trimap" not in result:
             raise MatbenchError(f"strategy '{job.strategy['type']}' makes no trimap to save")
-        written.append(job.out / f"{stem}_trimap.png")
-        write_png_atomic(written[-1], result["trimap"].cpu().numpy().astype(np.uint8))
-    return written
+        write_png_atomic(paths["trimap"], result["trimap"].cpu().numpy().astype(np.uint8))
+    return list(paths.values())
 
 
 def run_predict(job: PredictJob) -> list[Path]:
@@ -109,6 +134,7 @@ def run_predict(job: PredictJob) -> list[Path]:
     if job.composite:
         parse_colour(job.composite)                          # refuse a bad colour before any work
     images = collect_images(job.inputs)
+    check_no_overwrite(job, images)
     strategy = build(STRATEGIES, job.strategy)
     network = build_network(job.model, job.checkpoint, job.random_weights, strategy, job.channels_last)
     network = network.to(job.device)
@@ -119,6 +145,9 @@ def run_predict(job: PredictJob) -> list[Path]:
             rgb = read_rgb(path)
             image = image_tensor(rgb, job.device)
             result = run_guarded(lambda: strategy.run(network, image), torch.device(job.device), job.amp, path)
+            bad = int(result["alpha"].numel() - torch.isfinite(result["alpha"]).sum())
+            if bad:  # the 8-bit conversion would write NaN as a plausible 0
+                raise InputError(path, f"strategy '{job.strategy['type']}' gave {bad} non-finite (NaN/inf) alpha values")
             written += write_outputs(job, path.stem, rgb, result)
             progress.advance(task)
     return written

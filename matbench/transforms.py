@@ -1,7 +1,7 @@
 """Data transforms: plain callables ``results dict -> results dict`` (mmengine style, no mmcv)."""
 from __future__ import annotations
 
-from .io import check_same_size, exif_orientation, read_alpha, read_rgb, read_trimap
+from .io import check_same_size, check_sizes, exif_orientation, image_size, read_alpha, read_rgb, read_trimap
 from .registry import TRANSFORMS
 
 
@@ -13,6 +13,7 @@ class LoadMattingSample:
     The three must have the same size; the file that differs is named. When the image's EXIF
     orientation turns it away from the ground truth's size but its stored pixels fit, the stored
     pixels are used — that is the grid the official code (which ignores EXIF) scored on.
+    Sizes are first compared as the files' headers declare them, before anything is decoded.
     """
 
     def __init__(self, load_image: bool = True) -> None:
@@ -20,6 +21,7 @@ class LoadMattingSample:
 
     def __call__(self, results: dict) -> dict:
         results = dict(results)
+        self.check_header_sizes(results)
         alpha = read_alpha(results["alpha_path"])
         trimap = read_trimap(results["trimap_path"])
         arrays = {results["alpha_path"]: alpha, results["trimap_path"]: trimap}
@@ -34,6 +36,18 @@ class LoadMattingSample:
         check_same_size(arrays)
         results["alpha"], results["trimap"] = alpha, trimap
         return results
+
+    def check_header_sizes(self, results: dict) -> None:
+        """Refuse differing sizes before decoding (a small PNG may declare a huge size). The
+        image's header gives its stored size; EXIF rotation may swap it, which is accepted here
+        and checked exactly after decoding."""
+        sizes = {results["alpha_path"]: image_size(results["alpha_path"]),
+                 results["trimap_path"]: image_size(results["trimap_path"])}
+        if self.load_image:
+            height, width = image_size(results["image_path"])
+            fits = (width, height) in sizes.values() and (height, width) not in sizes.values()
+            sizes = {results["image_path"]: (width, height) if fits else (height, width), **sizes}
+        check_sizes(sizes)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(load_image={self.load_image})"

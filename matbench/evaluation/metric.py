@@ -13,18 +13,16 @@ from .summary import summarize
 
 def _load(sample: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Prediction, alpha and trimap of a sample: the arrays it carries or read from its paths."""
-    from ..io import check_same_size, read_alpha, read_prediction, read_trimap
+    from ..io import check_sizes, image_size, read_alpha, read_prediction, read_trimap
 
-    alpha = sample["alpha"] if "alpha" in sample else read_alpha(sample["alpha_path"])
-    trimap = sample["trimap"] if "trimap" in sample else read_trimap(sample["trimap_path"])
-    if "pred_alpha" in sample:
-        pred = sample["pred_alpha"]
-        pred_where = sample.get("image_path", sample["name"])
-    else:
-        pred_where = sample["pred_path"]
-        pred = read_prediction(pred_where)
-    check_same_size({sample.get("alpha_path", "alpha"): alpha,
-                     sample.get("trimap_path", "trimap"): trimap, pred_where: pred})
+    alpha_where, trimap_where = sample.get("alpha_path", "alpha"), sample.get("trimap_path", "trimap")
+    pred_where = sample.get("image_path", sample["name"]) if "pred_alpha" in sample else sample["pred_path"]
+    # sizes from the arrays or the files' headers, before decoding: a small PNG may declare a huge size
+    check_sizes({where: np.shape(sample[key])[:2] if key in sample else image_size(where)
+                 for key, where in (("alpha", alpha_where), ("trimap", trimap_where), ("pred_alpha", pred_where))})
+    alpha = sample["alpha"] if "alpha" in sample else read_alpha(alpha_where)
+    trimap = sample["trimap"] if "trimap" in sample else read_trimap(trimap_where)
+    pred = sample["pred_alpha"] if "pred_alpha" in sample else read_prediction(pred_where)
     return pred, alpha, trimap
 
 

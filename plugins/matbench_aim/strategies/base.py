@@ -29,7 +29,19 @@ def run_network(network: nn.Module, image: torch.Tensor) -> dict[str, torch.Tens
         x = x.contiguous(memory_format=torch.channels_last)
     out = network(x)
     outputs = (out,) if isinstance(out, torch.Tensor) else tuple(out)
-    return {name: o.double() for name, o in zip(output_names(network), outputs)}
+    named = {name: o.double() for name, o in zip(output_names(network), outputs)}
+    check_finite(named, type(network).__name__)
+    return named
+
+
+def check_finite(outputs: dict[str, torch.Tensor], network_name: str) -> None:
+    """Refuse NaN/inf outputs here: later steps (the hybrid fusion's argmax and where, clipping,
+    8-bit rounding) would turn them into plausible-looking numbers."""
+    for name, o in outputs.items():
+        bad = int(o.numel() - torch.isfinite(o).sum())
+        if bad:
+            raise MatbenchError(f"{network_name} output '{name}' has {bad} non-finite (NaN/inf) values "
+                                "(broken weights, or fp16 overflow under --amp)")
 
 
 class Strategy:
