@@ -8,12 +8,22 @@ from typing import List, Optional
 
 import typer
 
-from .errors import MatbenchError
+from .errors import Interrupted, MatbenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="matbench: benchmark natural image matting methods.")
 
-_FORMATS = ("md", "latex", "csv", "html")
+INTERRUPTED_MESSAGE = ("matbench: interrupted; what was finished is kept "
+                       "(eval: run the same command to resume; train: add --resume)")
+_MAIN_PID = os.getpid()
+
+
+def _check_format(fmt: str) -> None:
+    """Refuse an unknown table format before any work is done."""
+    from .leaderboard import FORMATS
+
+    if fmt not in FORMATS:
+        raise MatbenchError(f"unknown --format '{fmt}' (known: {', '.join(FORMATS)})")
 
 
 @app.command("list")
@@ -57,6 +67,7 @@ def eval_command(
     """Evaluate predictions or a model on a dataset; writes WORK/results.json and prints the table."""
     from .evaluation.options import make_job, resolve_device
 
+    _check_format(fmt)
     if resolve_device(device) == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""     # mmengine's Runner then keeps the model on the CPU
     from .evaluation.run import RESULTS_FILE, evaluate
@@ -133,8 +144,7 @@ def leaderboard_command(
     """Paper-style tables from results files."""
     from .leaderboard import load_results, render, write
 
-    if fmt not in _FORMATS:
-        raise MatbenchError(f"unknown format '{fmt}' (known: {', '.join(_FORMATS)})")
+    _check_format(fmt)
     text = render(load_results(results), fmt, paper=paper)
     typer.echo(text)
     if out is not None:
@@ -152,23 +162,69 @@ def demo_command(
     typer.echo(run_demo(work_dir, models))
 
 
+def _raise_interrupted(signum: int, frame) -> None:
+    """SIGINT / SIGTERM: stop the main process through :class:`Interrupted`; child processes
+    forked after this was installed (data loaders, metric workers) leave stopping to it."""
+    if os.getpid() == _MAIN_PID:
+        raise Interrupted(signum)
+
+
+def _peer_failure(exc: Exception) -> str | None:
+    """Under torchrun, a collective that fails because another process stopped (its own error is
+    printed by that process) is one line, not a traceback per process."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return None
+    detail = (str(exc).splitlines() or [""])[0][:200]
+    return f"rank {dist.get_rank()} stopped: {type(exc).__name__}: {detail} (see the other processes' errors)"
+
+
 def main() -> None:
     """Entry point: one-line errors for user mistakes, resumable interruption."""
+    global _MAIN_PID
+    import signal
+    import warnings
+
+    from .errors import FormatMismatchWarning
+
+    show_warning = warnings.showwarning
+
+    def one_line_warning(message, category, *args, **kwargs) -> None:
+        # the user's own files are at fault, not a line of matbench: no source location
+        if issubclass(category, FormatMismatchWarning):
+            typer.echo(f"matbench: warning: {message}", err=True)
+        else:
+            show_warning(message, category, *args, **kwargs)
+
+    warnings.showwarning = one_line_warning
+
+    _MAIN_PID = os.getpid()
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except MatbenchError as exc:
         typer.echo(f"matbench: error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        typer.echo("matbench: interrupted; finished images are kept, run the same command to resume", err=True)
-        sys.exit(130)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        typer.echo(INTERRUPTED_MESSAGE, err=True)
+        sys.exit(128 + getattr(exc, "signum", signal.SIGINT))
     except (typer.Exit, typer.Abort) as exc:
         sys.exit(getattr(exc, "exit_code", 1))
     except Exception as exc:  # usage errors of typer's (vendored) click
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
+        peer = _peer_failure(exc)
+        if peer:
+            typer.echo(f"matbench: error: {peer}", err=True)
+            sys.exit(1)
         raise
+    if code == 130:        # typer turned a KeyboardInterrupt into a returned exit code
+        typer.echo(INTERRUPTED_MESSAGE, err=True)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

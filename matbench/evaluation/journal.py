@@ -1,16 +1,30 @@
-"""Crash-safe results storage: a per-image journal and atomically written final files."""
+"""Crash-safe results storage: a per-image journal that knows what each row was computed from,
+and atomically written final files.
+
+Every journal row carries an input record: a digest of the run's identity (metric variant and
+class, what produced the predictions, the checkpoint's content hash, the plugin packages and
+their versions) and a stamp of each file the row was computed from (absolute path, size,
+modification and change time). A resumed run reuses a row only when both still match, so
+replacing a ground-truth mask, re-exporting a prediction or retraining a checkpoint in place
+recomputes exactly the rows concerned.
+"""
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
-from ..errors import MatbenchError
+from ..errors import InputError, MatbenchError
 
 JOURNAL_GLOB = "per_image*.jsonl"
 RUN_FILE = "run.json"
+#: the key of a journal row's input record (left out of results files)
+INPUTS_KEY = "_inputs"
 
 
 def _plain(value: Any) -> Any:
@@ -22,15 +36,87 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _write_problem(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "cannot write: no space left on the device"
+    if exc.errno == errno.EROFS:
+        return "cannot write: read-only file system"
+    return f"cannot write: {exc.strerror or exc}"
+
+
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON (no NaN) to `path` atomically (see :func:`matbench.io.atomic_write`)."""
+    """Write JSON (no NaN) to `path` atomically (see :func:`matbench.io.atomic_write`); a failed
+    write (disk full, read-only) is an InputError naming the file."""
     from ..io import atomic_write
 
     def dump(f) -> None:
         json.dump(data, f, indent=1, allow_nan=False)
         f.write("\n")
 
-    atomic_write(path, dump, text=True)
+    try:
+        atomic_write(path, dump, text=True)
+    except OSError as exc:
+        raise InputError(path, _write_problem(exc)) from None
+
+
+def prepare_work_dir(work_dir: str | os.PathLike) -> Path:
+    """Create `work_dir` if needed and check that files can be written in it."""
+    path = Path(work_dir)
+    if path.exists() and not path.is_dir():
+        raise InputError(path, "the work dir is a file, not a folder (choose another --work-dir)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(path, f"work dir unusable: {_write_problem(exc)}") from None
+    return path
+
+
+def file_stamp(path: str | os.PathLike) -> list:
+    """``[absolute path, size, mtime_ns, ctime_ns]`` of a file (size ``None`` when it cannot be
+    read): what a row computed from it depends on, at the cost of one ``stat``."""
+    resolved = os.path.realpath(path)
+    try:
+        st = os.stat(resolved)
+    except OSError:
+        return [resolved, None, None, None]
+    return [resolved, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's content (checkpoints: a file retrained in place is another run)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def digest(data: Any) -> str:
+    """A short, stable digest of JSON-able data."""
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class ResumePlan:
+    """Which images a run reuses from the journal, and why the others are computed."""
+
+    reused: list[dict] = field(default_factory=list)
+    #: reason -> names, for the images computed again although the journal had a row for them
+    recomputed: dict[str, list[str]] = field(default_factory=dict)
+    pending: list[int] = field(default_factory=list)
+
+    def describe(self, total: int) -> str:
+        """One line: how many images are reused and why the others are recomputed."""
+        parts = [f"{len(self.reused)} of {total} images reused from the journal"]
+        for reason, names in self.recomputed.items():
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            parts.append(f"{len(names)} recomputed ({reason}: {shown})")
+        return "; ".join(parts)
+
 
 class Journal:
     """Append-only JSON-lines file of finished per-image rows (one file per process rank)."""
@@ -39,16 +125,23 @@ class Journal:
         self.work_dir = Path(work_dir)
         self.path = self.work_dir / (f"per_image.rank{rank}.jsonl" if rank else "per_image.jsonl")
 
-    def append(self, row: dict) -> None:
-        line = json.dumps({k: _plain(v) for k, v in row.items()}, allow_nan=False)
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
-            f.write(line + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+    def append(self, row: dict, inputs: Mapping | None = None) -> None:
+        """Add a finished row with the record of what it was computed from."""
+        record = {k: _plain(v) for k, v in row.items()}
+        if inputs is not None:
+            record[INPUTS_KEY] = inputs
+        line = json.dumps(record, allow_nan=False)
+        try:
+            with open(self.path, "a") as f:
+                f.write(line + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise InputError(self.path, _write_problem(exc)) from None
 
     def finished(self) -> list[dict]:
-        """Rows of every rank's journal; a line cut short by a kill is ignored."""
+        """Rows of every rank's journal (with their input records); a line cut short by a kill
+        is ignored; of two rows for one image the later wins."""
         rows: dict[str, dict] = {}
         for path in sorted(self.work_dir.glob(JOURNAL_GLOB)):
             for line in path.read_text().splitlines():
@@ -60,15 +153,47 @@ class Journal:
                     rows[row["name"]] = row
         return list(rows.values())
 
+    def has_rows(self) -> bool:
+        return any(path.stat().st_size for path in self.work_dir.glob(JOURNAL_GLOB))
+
+    def plan(self, names: Iterable[str], inputs: Mapping[str, Mapping], run: str) -> ResumePlan:
+        """Reuse the rows whose run digest and file stamps equal ``run`` and ``inputs[name]``."""
+        journalled = {r["name"]: r for r in self.finished()}
+        plan = ResumePlan()
+        for index, name in enumerate(names):
+            row = journalled.get(name)
+            if row is None:
+                plan.pending.append(index)
+                continue
+            record = row.pop(INPUTS_KEY, None)
+            reason = None
+            if not isinstance(record, dict):
+                reason = "no record of its inputs in the journal"
+            elif record.get("run") != run:
+                reason = "the model, options, metric or plugin versions changed"
+            elif record.get("files") != inputs[name]["files"]:
+                changed = [role for role, stamp in inputs[name]["files"].items()
+                           if record["files"].get(role) != stamp]
+                reason = f"{', '.join(changed) or 'input files'} changed"
+            if reason is None:
+                plan.reused.append(row)
+            else:
+                plan.recomputed.setdefault(reason, []).append(name)
+                plan.pending.append(index)
+        return plan
+
     def clear(self) -> None:
         for path in self.work_dir.glob(JOURNAL_GLOB):
             path.unlink()
 
 
-def check_same_run(work_dir: str | os.PathLike, signature: dict) -> None:
-    """Record what a work dir evaluates; refuse to resume a different run into it."""
+def check_same_run(work_dir: str | os.PathLike, signature: dict, has_results: bool) -> None:
+    """Record what a work dir evaluates; refuse to resume a different run into it.
+
+    Only a work dir holding results (journal rows or a results file) is protected: a run that
+    failed before its first image leaves nothing to protect."""
     path = Path(work_dir) / RUN_FILE
-    if path.exists():
+    if has_results and path.exists():
         try:
             previous = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):

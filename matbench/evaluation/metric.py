@@ -1,8 +1,7 @@
 """`ImageMetric`: the mmengine `BaseMetric` that gathers per-image matting metric functions."""
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.pool import AsyncResult, Pool
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -56,8 +55,8 @@ class ImageMetric(BaseMetric):
         self.on_row: Callable[[dict], None] | None = None
         self.on_done: Callable[[list[dict], dict], None] | None = None
         self.previous_rows: list[dict] = []
-        self._pool: ProcessPoolExecutor | None = None
-        self._pending: list[Future] = []
+        self._pool: Pool | None = None
+        self._pending: list[AsyncResult] = []
 
     @staticmethod
     def compute_image(pred: np.ndarray, alpha: np.ndarray, trimap: np.ndarray) -> dict[str, float | None]:
@@ -70,17 +69,16 @@ class ImageMetric(BaseMetric):
             job = {k: v for k, v in sample.items() if k != "image" and not (
                 self.workers and k in ("alpha", "trimap") and f"{k}_path" in sample)}
             if self.workers > 0:
-                self._pending.append(self._get_pool().submit(score, type(self), job))
+                self._pending.append(self._get_pool().apply_async(score, (type(self), job)))
             else:
                 self._finish(score(type(self), job))
         self._drain(wait=False)
 
-    def _get_pool(self) -> ProcessPoolExecutor:
+    def _get_pool(self) -> Pool:
         if self._pool is None:
-            import torch
+            from .workers import start_pool
 
-            method = "spawn" if torch.cuda.is_initialized() else "fork"
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+            self._pool = start_pool(self.workers)
         return self._pool
 
     def _finish(self, row: dict) -> None:
@@ -90,25 +88,35 @@ class ImageMetric(BaseMetric):
 
     def _drain(self, wait: bool) -> None:
         keep = []
-        for future in self._pending:
-            if wait or future.done():
-                self._finish(future.result())
+        for pending in self._pending:
+            if wait or pending.ready():
+                self._finish(pending.get())
             else:
-                keep.append(future)
+                keep.append(pending)
         self._pending = keep
 
     def close(self) -> None:
-        """Stop the worker pool (pending work is abandoned)."""
+        """Stop the worker pool at once (pending work is abandoned; the journal has the rest)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.terminate()
+            self._pool.join()
             self._pool = None
+        self._pending = []
 
     def evaluate(self, size: int) -> dict:
+        """Summarise every process's rows on rank 0 (rows carry their names, so the uneven
+        shares of an unpadded sampler are gathered whole, unlike mmengine's ``collect_results``)."""
+        from mmengine.dist import all_gather_object, broadcast_object_list, is_main_process
+
         try:
             self._drain(wait=True)
         finally:
             self.close()
-        return super().evaluate(size)
+        rows = [row for part in all_gather_object(list(self.results)) for row in part]
+        self.results.clear()
+        metrics = [self.compute_metrics(rows) if is_main_process() else None]
+        broadcast_object_list(metrics)
+        return {f"{self.prefix}/{k}" if self.prefix else k: v for k, v in metrics[0].items()}
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         rows = sorted(self.previous_rows + list(results), key=lambda r: r["name"])

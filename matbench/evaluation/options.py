@@ -113,6 +113,13 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
              metric_workers: int = 2, launcher: str = "none", restart: bool = False,
              amp: Optional[str] = None, channels_last: bool = False) -> EvalJob:
     """Resolve what to evaluate: a predictions folder, a trimap-based method or a network."""
+    from ..dist import LAUNCHERS
+
+    for option, value in (("--workers", workers), ("--metric-workers", metric_workers)):
+        if value < 0:
+            raise MatbenchError(f"{option} {value}: expected 0 (in the main process) or more processes")
+    if launcher not in LAUNCHERS:
+        raise MatbenchError(f"unknown --launcher '{launcher}' (known: {', '.join(LAUNCHERS)})")
     cfg = _load_config(config)
     lookup(METRICS, variant)
     dataset_name = dataset or cfg.get("test_dataset", {}).get("type") or DEFAULT_DATASET

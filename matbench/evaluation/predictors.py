@@ -15,6 +15,7 @@ from mmengine.model import BaseModel
 
 from ..deterministic_weights import fill_deterministic
 from ..errors import InputError, MatbenchError
+from ..io import warn_misnamed
 from ..models import TrimapMattingModel
 from ..registry import MODELS, STRATEGIES, build
 
@@ -44,6 +45,10 @@ class Predictor(BaseModel):
     def describe(self) -> dict:
         """What produced the predictions, for the results file."""
         return {"type": type(self).__name__}
+
+    def input_files(self, name: str) -> dict[str, str]:
+        """Files besides the dataset's that image `name`'s prediction is read from, by role."""
+        return {}
 
     def forward(self, *args, **kwargs):  # pragma: no cover - evaluation only uses test_step
         raise MatbenchError(f"{type(self).__name__} is for evaluation only")
@@ -98,9 +103,17 @@ class PredictionFolder(Predictor):
         if extra:
             raise InputError(self.root / f"{extra[0]}.png",
                              f"prediction has no ground truth in the dataset ({len(extra)} extra files)")
+        # headers only (~0.1 ms a file), in the main process before metric workers start: said
+        # here, a JPEG named .png is reported once, and forked workers inherit that it was
+        for name in sorted(names):
+            if warn_misnamed(self.root / f"{name}.png"):
+                break
 
     def attach(self, sample: dict) -> None:
         sample["pred_path"] = str(self.root / f"{sample['name']}.png")
+
+    def input_files(self, name: str) -> dict[str, str]:
+        return {"prediction": str(self.root / f"{name}.png")}
 
     def describe(self) -> dict:
         return {"type": "PredictionFolder", "root": str(self.root.resolve())}

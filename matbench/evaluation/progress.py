@@ -6,7 +6,6 @@ from mmengine.hooks import Hook
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
-
 class RichProgressHook(Hook):
     """Shows images done / total, elapsed and remaining time while evaluating."""
 
@@ -29,8 +28,11 @@ class RichProgressHook(Hook):
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self._progress is not None:
-            # under DDP each rank handles 1/world of the images; rank 0 reports for all
-            self._progress.advance(self._task, (len(outputs) if outputs else 1) * get_world_size())
+            # under DDP each rank handles 1/world of the images; rank 0 reports for all (its
+            # share may be one image larger than the others')
+            task = self._progress.tasks[self._task]
+            done = task.completed + (len(outputs) if outputs else 1) * get_world_size()
+            self._progress.update(self._task, completed=min(done, task.total))
 
     def after_test_epoch(self, runner, metrics=None) -> None:
         if self._progress is not None:

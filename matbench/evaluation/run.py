@@ -15,12 +15,15 @@ import numpy as np
 import torch
 from mmengine.dist import get_rank
 from mmengine.evaluator import Evaluator
+from mmengine.registry import MODEL_WRAPPERS
 from torch.utils.data import Dataset
 
 from .. import __version__
+from ..dist import barrier, init_processes
 from ..errors import MatbenchError
 from ..registry import DATASETS, METRICS, MODELS, build, lookup
-from .journal import Journal, check_same_run, write_json_atomic
+from .journal import (Journal, check_same_run, digest, file_sha256, file_stamp, prepare_work_dir,
+                      write_json_atomic)
 from .predictors import PredictionFolder, Predictor
 from .progress import RichProgressHook
 
@@ -48,6 +51,19 @@ class _Pending(Dataset):
             return {"name": f"#{self.indices[i]}", "error": str(exc)}
 
 
+@MODEL_WRAPPERS.register_module()
+class EvalOnlyWrapper(torch.nn.Module):
+    """The model wrapper of an evaluation under several processes: the model as it is (each
+    process predicts its own share of the images; nothing is synchronised but the rows)."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def test_step(self, data: Any) -> list:
+        return self.module.test_step(data)
+
+
 @dataclass
 class EvalJob:
     """Everything that defines one evaluation run."""
@@ -64,35 +80,88 @@ class EvalJob:
     extra_meta: dict = field(default_factory=dict)
 
 
-def _names(dataset: Any) -> list[str]:
-    return [dataset.get_data_info(i)["name"] for i in range(len(dataset))]
-
-
 def _versions() -> dict:
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
 
 
+def _packages() -> dict[str, str]:
+    """matbench and every plugin distribution, with their versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ..plugins import load_plugins
+
+    packages = {"matbench": __version__}
+    for dist in sorted(set(load_plugins().values())):
+        try:
+            packages[dist] = version(dist)
+        except (PackageNotFoundError, ValueError):
+            packages[dist] = "unknown"
+    return packages
+
+
+def _resolved(cfg: dict) -> dict:
+    """A dataset config with its data root as an absolute path: the run's identity must not
+    depend on the directory the command was started from."""
+    cfg = dict(cfg)
+    if cfg.get("data_root"):
+        cfg["data_root"] = os.path.realpath(cfg["data_root"])
+    return cfg
+
+
+def run_identity(job: EvalJob, predictor: Predictor, metric_cls: type) -> dict:
+    """What every row of the run depends on besides its own files."""
+    source = predictor.describe()
+    checkpoint = source.get("checkpoint")
+    return {"variant": job.variant, "metric": f"{metric_cls.__module__}.{metric_cls.__qualname__}",
+            "source": source, "packages": _packages(),
+            "checkpoint_sha256": file_sha256(checkpoint) if checkpoint and os.path.isfile(checkpoint) else None}
+
+
+def input_files(info: dict, predictor: Predictor) -> dict[str, list]:
+    """Stamps of the files one image's row is computed from, by role (image, alpha, trimap,
+    prediction ...)."""
+    files = {key[:-len("_path")]: file_stamp(value) for key, value in info.items()
+             if key.endswith("_path") and isinstance(value, str)}
+    if not predictor.needs_image:
+        files.pop("image", None)
+    for role, path in predictor.input_files(info["name"]).items():
+        files[role] = file_stamp(path)
+    return files
+
+
 def evaluate(job: EvalJob) -> dict:
-    """Run `job`; returns the results dict also written to ``work_dir/results.json``."""
+    """Run `job`; returns the results dict also written to ``work_dir/results.json`` (an empty
+    dict on the processes other than rank 0)."""
+    init_processes(job.launcher)
     metric_cls = lookup(METRICS, job.variant)
     predictor: Predictor = build(MODELS, job.predictor)
     dataset_cfg = dict(job.dataset)
     dataset_cfg.setdefault("pipeline", [dict(type="LoadMattingSample")] if predictor.needs_image else [])
     dataset = build(DATASETS, dataset_cfg)
-    names = _names(dataset)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    names = [info["name"] for info in infos]
     if isinstance(predictor, PredictionFolder):
         predictor.check_names(names)
 
-    work_dir = Path(job.work_dir)
+    work_dir = prepare_work_dir(job.work_dir)
     journal = Journal(work_dir, rank=get_rank())
-    if job.restart:
-        journal.clear()
-        (work_dir / "run.json").unlink(missing_ok=True)
-    signature = {"variant": job.variant, "dataset": job.dataset, "source": predictor.describe()}
-    check_same_run(work_dir, signature)
-    done = [r for r in journal.finished() if r["name"] in set(names)]
-    done_names = {r["name"] for r in done}
-    pending = [i for i, n in enumerate(names) if n not in done_names]
+    identity = run_identity(job, predictor, metric_cls)
+    run_digest = digest(identity)
+    inputs = {info["name"]: {"run": run_digest, "files": input_files(info, predictor)} for info in infos}
+    if get_rank() == 0:
+        if job.restart:
+            journal.clear()
+            (work_dir / RESULTS_FILE).unlink(missing_ok=True)
+        signature = {"variant": job.variant, "dataset": _resolved(job.dataset), "source": predictor.describe()}
+        check_same_run(work_dir, signature, journal.has_rows() or (work_dir / RESULTS_FILE).exists())
+    barrier()
+    plan = journal.plan(names, inputs, run_digest)
+    barrier()                  # every process has read the journal before any appends to it
+    if plan.pending and get_rank() == 0:
+        # results.json exists only while it is complete and current
+        (work_dir / RESULTS_FILE).unlink(missing_ok=True)
+    if (plan.reused or plan.recomputed) and get_rank() == 0:
+        print(f"matbench: {work_dir}: {plan.describe(len(names))}", file=sys.stderr)
 
     meta = {
         "matbench_version": __version__,
@@ -104,7 +173,9 @@ def evaluate(job: EvalJob) -> dict:
         "source": predictor.describe(),
         "command": sys.argv,
         "work_dir": str(work_dir.resolve()),
-        "resumed_images": len(done),
+        "resumed_images": len(plan.reused),
+        "resume": {"reused": len(plan.reused), "recomputed": plan.recomputed},
+        "identity": identity,
         "versions": _versions(),
         **job.extra_meta,
     }
@@ -115,13 +186,14 @@ def evaluate(job: EvalJob) -> dict:
         write_json_atomic(work_dir / RESULTS_FILE, results)
 
     metric = metric_cls(workers=job.metric_workers)
-    metric.previous_rows = done
-    metric.on_row = journal.append
+    metric.previous_rows = plan.reused
+    metric.on_row = lambda row: journal.append(row, inputs[row["name"]])
     metric.on_done = write_results
-    if not pending:
-        metric.compute_metrics([])
+    if not plan.pending:
+        if get_rank() == 0:
+            metric.compute_metrics([])
         return results
-    _run(job, predictor, _Pending(dataset, pending), metric, len(done))
+    _run(job, predictor, _Pending(dataset, plan.pending), metric, len(plan.reused))
     return results
 
 
@@ -133,10 +205,14 @@ def _run(job: EvalJob, predictor: Predictor, dataset: Dataset, metric: Any, alre
         model=predictor,
         work_dir=str(work_dir / "logs"),
         test_dataloader=dict(dataset=dataset, batch_size=1, num_workers=job.num_workers,
-                             persistent_workers=False, sampler=dict(type="DefaultSampler", shuffle=False),
+                             persistent_workers=False,
+                             # each image exactly once: no padding of the last rank's share
+                             sampler=dict(type="DefaultSampler", shuffle=False, round_up=False),
                              collate_fn=dict(type="pseudo_collate")),
         test_cfg=dict(type="TestLoop"),
         test_evaluator=Evaluator([metric]),
+        # no DDP around a model that is only evaluated (DDP refuses modules without gradients)
+        cfg=dict(model_wrapper_cfg=dict(type="EvalOnlyWrapper")) if job.launcher != "none" else None,
         default_hooks=dict(logger=dict(type="LoggerHook", interval=10**9)),
         custom_hooks=[RichProgressHook(f"{job.label or 'evaluating'} ({job.variant})", already_done)],
         launcher=job.launcher,

@@ -1,0 +1,98 @@
+"""Interrupting `matbench eval`: Ctrl-C and SIGTERM end it in seconds with a message and exit
+code 128 + signal, keeping the journal; a killed run leaves no metric worker behind."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+SLOW_CLI = textwrap.dedent("""
+    import sys, time
+    from matbench.models import TrimapMattingModel
+    from matbench.registry import MODELS
+
+    @MODELS.register_module()
+    class SlowTrimap(TrimapMattingModel):
+        def predict(self, image, trimap):
+            time.sleep(0.3)
+            return trimap / 255.0
+
+    from matbench.cli import main
+    sys.argv = ["matbench"] + sys.argv[1:]
+    main()
+""")
+
+
+@pytest.fixture
+def slow_run(tmp_path):
+    """Start a slow evaluation (2 metric workers) and wait until it has journalled 2 images."""
+    from conftest import make_aim500
+
+    labels = {f"img{i:02d}": {"type": "SO", "category": "toy"} for i in range(40)}
+    root = make_aim500(tmp_path / "data", labels=labels)
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_CLI)
+    work = tmp_path / "w"
+    cmd = [sys.executable, str(script), "eval", "--dataset", "aim500", "--data-root", str(root),
+           "--model", "SlowTrimap", "--work-dir", str(work), "--workers", "0", "--metric-workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    journal = work / "per_image.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 2):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    yield proc, work, cmd
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _children(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:          # a zombie is dead, only not yet reaped
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("target, signum", [("process", signal.SIGINT), ("group", signal.SIGINT),
+                                            ("process", signal.SIGTERM)])
+def test_interrupt_exits_with_message_and_keeps_journal(slow_run, target, signum):
+    proc, work, cmd = slow_run
+    if target == "group":
+        os.killpg(proc.pid, signum)
+    else:
+        os.kill(proc.pid, signum)
+    _, err = proc.communicate(timeout=30)          # a hang fails here
+    assert proc.returncode == 128 + signum, err
+    assert "Traceback" not in err
+    assert "interrupted" in err and "resume" in err
+    assert not (work / "results.json").exists()
+    finished = len((work / "per_image.jsonl").read_text().splitlines())
+    assert finished >= 2
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((work / "results.json").read_text())
+    assert len(results["per_image"]) == 40 and results["meta"]["resumed_images"] >= finished
+
+
+def test_metric_workers_die_with_a_killed_parent(slow_run):
+    proc, work, _ = slow_run
+    workers = _children(proc.pid)
+    assert len(workers) >= 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers)
