@@ -163,3 +163,17 @@ def test_write_png_atomic_roundtrip(tmp_path, rng):
     assert [x.name for x in p.parent.iterdir()] == ["out.png"]  # no temp file left
     with pytest.raises(ValueError):
         write_png_atomic(p, a.astype(np.float32))
+
+
+def test_atomic_write_uses_the_usual_permissions(tmp_path):
+    from matbench.io import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "results.json", lambda f: f.write(b"{}"))
+        with open(tmp_path / "journal.jsonl", "w") as f:        # what plain open() gives
+            f.write("")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "results.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "journal.jsonl").stat().st_mode & 0o777 == 0o644
