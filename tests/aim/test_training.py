@@ -26,8 +26,8 @@ def train_cmd(config, work_dir, *options, resume=False, flags=()):
     return cmd
 
 
-def run_train(*args, **kwargs):
-    res = subprocess.run(train_cmd(*args, **kwargs), capture_output=True, text=True, cwd=ROOT)
+def run_train(*args, env=None, **kwargs):
+    res = subprocess.run(train_cmd(*args, **kwargs), capture_output=True, text=True, cwd=ROOT, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     return res
 
@@ -175,14 +175,17 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 300) -> None:
 def test_kill_9_then_resume_gives_the_same_state(tmp_path):
     opts = ["train_cfg.max_iters=8", "default_hooks.checkpoint.interval=4", "val_cfg=None",
             "val_dataloader=None", "val_evaluator=None"]
-    run_train(CONFIGS / "aimnet_smoke.py", tmp_path / "straight", *opts)
-    proc = subprocess.Popen(train_cmd(CONFIGS / "aimnet_smoke.py", tmp_path / "killed", *opts), cwd=ROOT,
+    # one thread: on some CPUs (AVX-512 oneDNN) multi-threaded backward passes are not bitwise
+    # repeatable, and two uninterrupted runs would already differ
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run_train(CONFIGS / "aimnet_smoke.py", tmp_path / "straight", *opts, env=env)
+    proc = subprocess.Popen(train_cmd(CONFIGS / "aimnet_smoke.py", tmp_path / "killed", *opts), cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     _wait_for(tmp_path / "killed" / "last_checkpoint", proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "killed" / "iter_8.pth").exists()
-    run_train(CONFIGS / "aimnet_smoke.py", tmp_path / "killed", *opts, resume=True)
+    run_train(CONFIGS / "aimnet_smoke.py", tmp_path / "killed", *opts, resume=True, env=env)
     a = torch.load(tmp_path / "straight" / "iter_8.pth", weights_only=True)
     b = torch.load(tmp_path / "killed" / "iter_8.pth", weights_only=True)
     assert a["meta"]["iter"] == b["meta"]["iter"] == 8
