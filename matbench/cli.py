@@ -42,7 +42,7 @@ def list_plugins(kind: Optional[str] = typer.Argument(None, help="models, datase
 
 @app.command("eval")
 def eval_command(
-    dataset: Optional[str] = typer.Option(None, help="dataset plugin (aim500, folder, embedded; default: embedded)"),
+    dataset: Optional[str] = typer.Option(None, help="dataset plugin (matbench list datasets; default: embedded)"),
     data_root: Optional[Path] = typer.Option(None, help="dataset folder"),
     dataset_option: List[str] = typer.Option([], "--dataset-option", help="KEY=VALUE for the dataset plugin"),
     predictions: Optional[Path] = typer.Option(None, help="folder of predicted alpha PNGs <name>.png"),
@@ -52,7 +52,8 @@ def eval_command(
     strategy: Optional[str] = typer.Option(None, help="inference strategy plugin for networks"),
     strategy_option: List[str] = typer.Option([], "--strategy-option", help="KEY=VALUE for the strategy"),
     random_weights: bool = typer.Option(False, help="smoke test a network without weights (marked in results)"),
-    metric_variant: str = typer.Option("aim", help="metric variant: aim (official AIM code) or dim (Composition-1k, mmagic)"),
+    metric_variant: Optional[str] = typer.Option(None, help="metric variant (default: the dataset's convention; "
+                                                                "matbench list metrics)"),
     work_dir: Optional[Path] = typer.Option(None, help="where results.json and the journal go"),
     label: Optional[str] = typer.Option(None, help="name of this run in tables"),
     workers: int = typer.Option(2, help="data loading processes"),
@@ -88,10 +89,10 @@ def eval_command(
 def predict_command(
     inputs: List[Path] = typer.Argument(..., help="images or folders of images"),
     out: Path = typer.Option(Path("predictions"), help="output folder: <stem>.png, 8-bit alpha of the input's size"),
-    model: Optional[str] = typer.Option(None, help="network plugin (default: AimNet)"),
+    model: Optional[str] = typer.Option(None, help="network plugin (default: the plugin that declares itself the default network)"),
     config: Optional[Path] = typer.Option(None, help="mmengine config with model / strategy / load_from"),
     checkpoint: Optional[Path] = typer.Option(None, help="network weights (.pth)"),
-    strategy: Optional[str] = typer.Option(None, help="inference strategy (default: hybrid)"),
+    strategy: Optional[str] = typer.Option(None, help="inference strategy (default: the network's default_strategy)"),
     strategy_option: List[str] = typer.Option([], "--strategy-option", help="KEY=VALUE for the strategy"),
     random_weights: bool = typer.Option(False, help="smoke test without weights"),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
@@ -115,7 +116,7 @@ def predict_command(
 
 @app.command("train")
 def train_command(
-    config: Path = typer.Argument(..., help="mmengine config, e.g. configs/aimnet_matting.py"),
+    config: Path = typer.Argument(..., help="an mmengine training config (configs/*.py)"),
     work_dir: Optional[Path] = typer.Option(None, help="checkpoints and logs (default: work_dirs/<config name>)"),
     resume: bool = typer.Option(False, help="continue from the work dir's last checkpoint"),
     amp: Optional[str] = typer.Option(None, help="mixed precision: fp16 or bf16"),
@@ -136,16 +137,21 @@ def train_command(
 
 @app.command("leaderboard")
 def leaderboard_command(
-    results: List[Path] = typer.Argument(..., help="results.json files"),
+    results: Optional[List[Path]] = typer.Argument(None, help="results.json files (or work dirs)"),
     fmt: str = typer.Option("md", "--format", help="md, latex, csv or html"),
-    paper: bool = typer.Option(False, help="add the published AimNet rows as reference"),
+    paper: bool = typer.Option(False, help="shorthand for --reference aim-readme (the rows of the paper matbench started from)"),
+    reference: List[str] = typer.Option([], "--reference", help="add a reference source's published rows "
+                                                                  "(matbench list references)"),
+    pivot: Optional[str] = typer.Option(None, help="one table of this metric: a row per run, a column per dataset"),
     out: Optional[Path] = typer.Option(None, help="also write the tables to this file"),
 ) -> None:
-    """Paper-style tables from results files."""
+    """Paper-style tables from results files: one set per dataset and metric variant."""
     from .leaderboard import load_results, render, write
 
     _check_format(fmt)
-    text = render(load_results(results), fmt, paper=paper)
+    if not results and not (paper or reference):
+        raise MatbenchError("give results files, or --reference NAME / --paper to see published rows")
+    text = render(load_results(results) if results else [], fmt, paper=paper, references=reference, pivot=pivot)
     typer.echo(text)
     if out is not None:
         write(text, out)
@@ -154,7 +160,8 @@ def leaderboard_command(
 @app.command("demo")
 def demo_command(
     work_dir: Path = typer.Option(Path("work_dirs/demo"), help="where the runs and tables go"),
-    models: List[str] = typer.Option(["ClosedForm", "KNN"], "--model", help="trimap-based methods to compare"),
+    models: List[str] = typer.Option([], "--model", help="trimap-based methods to compare "
+                                                          "(default: those their plugins mark for the demo)"),
 ) -> None:
     """The quickstart: classical methods on the embedded dataset, then the leaderboard."""
     from .quickstart import run_demo

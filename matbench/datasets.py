@@ -1,6 +1,6 @@
 """`MattingDataset`: images, alpha mattes and trimaps matched by file stem across three folders.
 
-The base of every matting dataset plugin (AIM-500, a plain folder, the embedded set). A data
+The base of every matting dataset plugin (a standard test set, a plain folder, the embedded set). A data
 info is ``{"name", "image_path", "alpha_path", "trimap_path", "type", "category"}``; the
 pipeline (default: :class:`~matbench.transforms.LoadMattingSample`) adds the arrays.
 """
@@ -14,22 +14,24 @@ from mmengine.dataset import BaseDataset
 
 from . import transforms  # noqa: F401  (registers LoadMattingSample)
 from .errors import InputError, MatbenchError
+from .groups import group_spec, group_specs
 from .io import read_json
 from .registry import TRANSFORMS, build
+from .trimaps import generated_trimaps
 
-#: The image types of AIM-500's labels file.
-TYPES = ("SO", "STM", "NS")
 UNKNOWN = "unknown"
 DEFAULT_PIPELINE = (dict(type="LoadMattingSample"),)
 
 
-def _first(names: Sequence[str], n: int = 3) -> str:
+def first_names(names: Sequence[str], n: int = 3) -> str:
+    """The first `n` names, quoted, and how many more there are (for messages)."""
     shown = ", ".join(f"'{x}'" for x in names[:n])
     return shown + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
-def _files_by_stem(folder: Path, exts: Sequence[str], what: str) -> dict[str, Path]:
-    """``{stem: path}`` of the non-hidden files in `folder` with one of `exts` (any case)."""
+def files_by_stem(folder: Path, exts: Sequence[str], what: str) -> dict[str, Path]:
+    """``{stem: path}`` of the non-hidden files in `folder` with one of `exts` (any case); two files
+    with one stem are refused."""
     if not folder.is_dir():
         raise InputError(folder, f"{what} folder not found")
     wanted = tuple(e.lower() for e in exts)
@@ -44,53 +46,92 @@ def _files_by_stem(folder: Path, exts: Sequence[str], what: str) -> dict[str, Pa
     return found
 
 
-def load_labels(path: Union[str, os.PathLike], names: Sequence[str]) -> dict[str, dict[str, str]]:
-    """``{name: {"type", "category"}}`` for every name from an AIM-style labels json
-    (``{stem: {"type": "SO|STM|NS", "category": ...}}``); entries for other stems are ignored."""
+def match_by_stem(folders: dict[str, tuple[Path, Sequence[str]]]) -> dict[str, dict[str, Path]]:
+    """``{name: {role: path}}`` from ``{role: (folder, extensions)}``, the first role (the images)
+    naming the samples: a file missing in another folder, or one without an image, is refused."""
+    roles = list(folders)
+    found = {role: files_by_stem(folder, exts, role) for role, (folder, exts) in folders.items()}
+    images = found[roles[0]]
+    if not images:
+        folder, exts = folders[roles[0]]
+        raise InputError(folder, f"no {roles[0]}s found (looked for {', '.join(exts)})")
+    for role in roles[1:]:
+        folder, exts = folders[role]
+        missing = [n for n in images if n not in found[role]]
+        if missing:
+            raise InputError(folder / f"{missing[0]}{exts[0]}",
+                             f"{role} missing for {roles[0]} {images[missing[0]].name} "
+                             f"({len(missing)} of {len(images)} {roles[0]}s have no {role})")
+        extra = sorted(set(found[role]) - set(images))
+        if extra:
+            raise InputError(found[role][extra[0]], f"{role} has no {roles[0]} in {folders[roles[0]][0]} "
+                                                    f"({len(extra)} such {role} files)")
+    return {name: {role: found[role][name] for role in roles} for name in sorted(images)}
+
+
+def load_labels(path: Union[str, os.PathLike], names: Sequence[str],
+                groups: Sequence[dict]) -> dict[str, dict[str, str]]:
+    """``{name: {group key: value}}`` for every name from a labels json (``{stem: {key: value}}``,
+    e.g. ``{"img1": {"type": "A", "lighting": "night"}}``) with one entry per group of
+    ``groups`` (:mod:`matbench.groups`); entries for other stems are ignored."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "labels file not found")
     raw = read_json(path)
+    keys = [g["key"] for g in groups]
     if not isinstance(raw, dict):
-        raise InputError(path, "expected an object {name: {\"type\": ..., \"category\": ...}}")
+        raise InputError(path, "expected an object {name: {" + ", ".join(f'"{k}": ...' for k in keys) + "}}")
     missing = [n for n in names if n not in raw]
     if missing:
-        raise InputError(path, f"no type/category for {len(missing)} of {len(names)} images: {_first(missing)}")
+        raise InputError(path, f"no {'/'.join(keys)} for {len(missing)} of {len(names)} images: {first_names(missing)}")
     labels = {}
     for name in names:
         entry = raw[name]
-        if not isinstance(entry, dict) or "type" not in entry or "category" not in entry:
-            raise InputError(path, f"entry '{name}' needs \"type\" and \"category\", got {entry!r}")
-        kind, category = entry["type"], entry["category"]
-        if kind not in TYPES:
-            raise InputError(path, f"entry '{name}' has type {kind!r} (expected one of {', '.join(TYPES)})")
-        if not isinstance(category, str) or not category:
-            raise InputError(path, f"entry '{name}' has category {category!r} (expected a name)")
-        labels[name] = {"type": kind, "category": category}
+        if not isinstance(entry, dict) or any(k not in entry for k in keys):
+            raise InputError(path, f"entry '{name}' needs {' and '.join(repr(k) for k in keys)}, got {entry!r}")
+        for group in groups:
+            value = entry[group["key"]]
+            if not isinstance(value, str) or not value:
+                raise InputError(path, f"entry '{name}' has {group['key']} {value!r} (expected a name)")
+            if group["closed"] and value not in group["values"]:
+                raise InputError(path, f"entry '{name}' has {group['key']} {value!r} "
+                                       f"(expected one of {', '.join(group['values'])})")
+        labels[name] = {k: entry[k] for k in keys}
     return labels
 
 
 class MattingDataset(BaseDataset):
     """Images, alphas and trimaps under ``data_root``, matched by stem; sorted by name.
 
+    A dataset plugin describes itself in ``METAINFO`` (mmengine style): ``name`` (its CLI name),
+    ``title``, ``groups`` (:mod:`matbench.groups`; none by default), ``default_variant`` (the metric
+    variant its paper used; ``None``: the metric plugins' default), ``trimap_rule`` (how trimaps
+    are made when the set ships none, :mod:`matbench.trimaps`) and ``paper``. Subclasses with
+    another layout override :meth:`collect`.
+
     Args:
         data_root: the dataset folder.
-        image_dir, alpha_dir, trimap_dir: sub-folders (relative to ``data_root``, or absolute).
+        image_dir, alpha_dir, trimap_dir: sub-folders (relative to ``data_root``, or absolute);
+            ``trimap_dir=None``: the set ships no trimaps, they are made by ``trimap_rule``.
         image_exts, alpha_exts, trimap_exts: file extensions looked for (case-insensitive).
-        labels_file: optional json ``{stem: {"type": "SO|STM|NS", "category": ...}}``
-            (relative to ``data_root`` or absolute); without it type and category are "unknown".
-        skip: names to leave out (the evaluation loop's resume uses it).
+        labels_file: optional json ``{stem: {group key: value}}`` (relative to ``data_root`` or
+            absolute); without it every group value is "unknown". A dataset declaring no groups
+            takes them from the file's keys.
+        trimap_cache: where generated trimaps go (the evaluation puts them in its work dir).
+        skip: names to leave out.
         pipeline: transforms (dicts built from ``TRANSFORMS``, or callables) run by ``__getitem__``.
         **kwargs: passed to mmengine's ``BaseDataset`` (``metainfo``, ``serialize_data``,
             ``lazy_init``, ``indices``, ``test_mode`` ...).
     """
 
-    METAINFO: dict = {"dataset_name": "matting folders", "types": TYPES}
+    METAINFO: dict = {"name": "folder", "title": "matting folders", "groups": [], "default_variant": None,
+                      "trimap_rule": None, "paper": ""}
 
     def __init__(self, data_root: Union[str, os.PathLike], image_dir: str = "image", alpha_dir: str = "alpha",
-                 trimap_dir: str = "trimap", image_exts: Sequence[str] = (".jpg", ".jpeg", ".png"),
+                 trimap_dir: Optional[str] = "trimap", image_exts: Sequence[str] = (".jpg", ".jpeg", ".png"),
                  alpha_exts: Sequence[str] = (".png",), trimap_exts: Sequence[str] = (".png",),
-                 labels_file: Optional[Union[str, os.PathLike]] = None, skip: Sequence[str] = (),
+                 labels_file: Optional[Union[str, os.PathLike]] = None,
+                 trimap_cache: Optional[Union[str, os.PathLike]] = None, skip: Sequence[str] = (),
                  pipeline: Optional[Sequence[Union[dict, Callable]]] = None, ann_file: str = "",
                  **kwargs: Any) -> None:
         if not data_root:
@@ -100,42 +141,68 @@ class MattingDataset(BaseDataset):
             raise InputError(root, "dataset folder not found")
         self.image_exts, self.alpha_exts, self.trimap_exts = tuple(image_exts), tuple(alpha_exts), tuple(trimap_exts)
         self.labels_file = None if labels_file is None else root / labels_file
+        self.trimap_cache = trimap_cache
         self.skip = frozenset(skip)
         if pipeline is None:
             pipeline = [dict(t) for t in DEFAULT_PIPELINE]
         # built here with matbench's registry, so no mmengine default scope is needed
         built = [build(TRANSFORMS, t) if isinstance(t, dict) else t for t in pipeline]
         kwargs.setdefault("test_mode", True)
-        super().__init__(ann_file=ann_file, data_root=str(root),
-                         data_prefix=dict(image=str(image_dir), alpha=str(alpha_dir), trimap=str(trimap_dir)),
-                         pipeline=built, **kwargs)
+        prefixes = dict(image=str(image_dir), alpha=str(alpha_dir))
+        if trimap_dir is not None:
+            prefixes["trimap"] = str(trimap_dir)
+        super().__init__(ann_file=ann_file, data_root=str(root), data_prefix=prefixes, pipeline=built, **kwargs)
+
+    @property
+    def groups(self) -> list[dict]:
+        """The group definitions of this dataset (validated, defaults filled in)."""
+        return group_specs(self.metainfo.get("groups"))
+
+    @property
+    def ships_trimaps(self) -> bool:
+        return "trimap" in self.data_prefix
+
+    def collect(self) -> dict[str, dict[str, Path]]:
+        """``{name: {role: path}}``: the files of every sample (roles ``image``, ``alpha`` and,
+        when the set ships them, ``trimap``; a subclass may add more, e.g. ``detail``)."""
+        folders = {"image": (Path(self.data_prefix["image"]), self.image_exts),
+                   "alpha": (Path(self.data_prefix["alpha"]), self.alpha_exts)}
+        if self.ships_trimaps:
+            folders["trimap"] = (Path(self.data_prefix["trimap"]), self.trimap_exts)
+        return match_by_stem(folders)
 
     def load_data_list(self) -> list[dict]:
-        root = Path(self.data_root)
-        folders = {k: Path(self.data_prefix[k]) for k in ("image", "alpha", "trimap")}
-        images = _files_by_stem(folders["image"], self.image_exts, "image")
-        alphas = _files_by_stem(folders["alpha"], self.alpha_exts, "alpha")
-        trimaps = _files_by_stem(folders["trimap"], self.trimap_exts, "trimap")
-        if not images:
-            raise MatbenchError(f"{root}: no images found in {folders['image']} "
-                                f"(looked for {', '.join(self.image_exts)})")
-        names = sorted(images)
-        for what, found, exts in (("alpha", alphas, self.alpha_exts), ("trimap", trimaps, self.trimap_exts)):
-            missing = [n for n in names if n not in found]
-            if missing:
-                raise InputError(folders[what] / f"{missing[0]}{exts[0]}",
-                                 f"{what} missing for image {images[missing[0]].name} "
-                                 f"({len(missing)} of {len(names)} images have no {what})")
-            extra = sorted(set(found) - set(images))
-            if extra:
-                raise InputError(found[extra[0]], f"{what} has no image in {folders['image']} "
-                                                  f"({len(extra)} such {what} files)")
+        files = self.collect()
+        names = sorted(files)
+        if not names:
+            raise MatbenchError(f"{self.data_root}: no images found")
+        if not self.ships_trimaps:
+            rule = self.metainfo.get("trimap_rule")
+            if not rule or self.trimap_cache is None:
+                raise MatbenchError(f"{type(self).__name__}: the set ships no trimaps; give trimap_rule "
+                                    "(METAINFO) and trimap_cache")
+            made = generated_trimaps({n: str(files[n]["alpha"]) for n in names}, rule, self.trimap_cache)
+            for n in names:
+                files[n]["trimap"] = Path(made[n])
+        groups = self.groups
         if self.labels_file is not None:
-            labels = load_labels(self.labels_file, names)
+            if not groups:
+                groups = self._groups_from_labels()
+            labels = load_labels(self.labels_file, names, groups)
         else:
-            labels = {n: {"type": UNKNOWN, "category": UNKNOWN} for n in names}
-        return [{"name": n, "image_path": str(images[n]), "alpha_path": str(alphas[n]),
-                 "trimap_path": str(trimaps[n]), **labels[n]} for n in names]
+            labels = {n: {g["key"]: UNKNOWN for g in groups} for n in names}
+        return [{"name": n, **{f"{role}_path": str(path) for role, path in files[n].items()}, **labels[n]}
+                for n in names]
+
+    def _groups_from_labels(self) -> list[dict]:
+        """Open groups named after the keys of a labels file (a dataset that declares none)."""
+        raw = read_json(self.labels_file)
+        entries = [e for e in raw.values() if isinstance(e, dict)] if isinstance(raw, dict) else []
+        keys = list(dict.fromkeys(k for e in entries for k in e))
+        groups = [group_spec({"key": k, "values": {v: v for v in sorted({str(e.get(k)) for e in entries})}})
+                  for k in keys]
+        self._metainfo["groups"] = groups
+        return groups
 
     def filter_data(self) -> list[dict]:
         return [info for info in self.data_list if info["name"] not in self.skip]

@@ -9,8 +9,18 @@ from .evaluation.run import RESULTS_FILE, evaluate
 from .leaderboard import load_results, render, write
 
 
-def run_demo(work_dir: Path, models: Sequence[str]) -> str:
+def demo_models() -> list[str]:
+    """The methods ``matbench demo`` compares: the registered models whose class sets ``in_demo``."""
+    from .plugins import load_plugins
+    from .registry import MODELS
+
+    load_plugins()
+    return [name for name, cls in MODELS.module_dict.items() if getattr(cls, "in_demo", False)]
+
+
+def run_demo(work_dir: Path, models: Sequence[str] = ()) -> str:
     """Evaluate each trimap-based method on the embedded dataset; returns the Markdown tables."""
+    models = list(models) or demo_models()
     paths = []
     for model in models:
         job = make_job(dataset="embedded", data_root=None, model=model,

@@ -54,7 +54,7 @@ def test_aim500_lists_sorted_with_unknown_labels(aim_root):
     assert info["alpha_path"] == str(aim_root / "mask" / "a.png")
     assert info["trimap_path"] == str(aim_root / "trimap" / "a.png")
     assert (info["type"], info["category"]) == ("unknown", "unknown")
-    assert ds.metainfo["dataset_name"] == "AIM-500"
+    assert ds.metainfo["title"] == "AIM-500" and ds.metainfo["name"] == "aim500"
 
 
 def test_aim500_labels_and_pipeline(aim_root):
@@ -137,7 +137,7 @@ def test_empty_dataset(tmp_path):
     (tmp_path / "original" / ".hidden.jpg").write_bytes(b"")
     with pytest.raises(MatbenchError, match="no images found") as info:
         build(DATASETS, dict(type="aim500", data_root=str(tmp_path)))
-    assert str(info.value).startswith(f"{tmp_path}: ")
+    assert str(info.value).startswith(f"{tmp_path / 'original'}: ")          # the folder looked in
 
 
 def test_missing_root_and_folders(tmp_path):
@@ -192,7 +192,20 @@ def test_folder_dataset_custom_dirs_and_labels(tmp_path):
 def test_folder_dataset_defaults(tmp_path):
     _write(tmp_path, "only", image_dir="image", alpha_dir="alpha", trimap_dir="trimap", image_ext=".JPG")
     ds = build(DATASETS, dict(type="folder", data_root=str(tmp_path)))
-    assert ds.names == ["only"] and ds.get_data_info(0)["category"] == "unknown"
+    assert ds.names == ["only"] and ds.groups == []          # no labels file: no groups
+    assert "category" not in ds.get_data_info(0)
+
+
+def test_folder_groups_come_from_its_labels_file(tmp_path):
+    import json
+
+    for name in ("a", "b"):
+        _write(tmp_path, name, image_dir="image", alpha_dir="alpha", trimap_dir="trimap")
+    (tmp_path / "labels.json").write_text(json.dumps({"a": {"lighting": "night"}, "b": {"lighting": "day"}}))
+    ds = build(DATASETS, dict(type="folder", data_root=str(tmp_path), labels_file="labels.json"))
+    assert [g["key"] for g in ds.groups] == ["lighting"]
+    assert list(ds.groups[0]["values"]) == ["day", "night"]
+    assert ds.get_data_info(0)["lighting"] == "night"
 
 
 def test_dataset_without_serialization_and_lazy(aim_root):

@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from ..errors import MatbenchError
 from .summary import summarize
 
 
@@ -25,11 +26,13 @@ def _load(sample: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pred, alpha, trimap
 
 
-def score(metric_cls: type, sample: dict) -> dict[str, Any]:
-    """One per-image row; runs in a worker process when the metric has a pool."""
+def score(metric_cls: type, sample: dict, group_keys: Sequence[str] = ()) -> dict[str, Any]:
+    """One per-image row (with the sample's value of each group); runs in a worker process when
+    the metric has a pool."""
     pred, alpha, trimap = _load(sample)
-    values = metric_cls.compute_image(pred, alpha, trimap)
-    return {"name": sample["name"], "type": sample["type"], "category": sample["category"],
+    extras = {role: sample[f"{role}_path"] for role in metric_cls.extra_inputs}
+    values = metric_cls.compute_image(pred, alpha, trimap, **extras)
+    return {"name": sample["name"], **{k: sample[k] for k in group_keys},
             "unknown_pixels": int(np.count_nonzero(trimap == 128)), **values}
 
 
@@ -37,8 +40,8 @@ class ImageMetric(BaseMetric):
     """Per-image metrics over a dataset; a subclass is one metric *variant* (e.g. "aim", "dim").
 
     Subclasses set ``variant`` and ``keys`` and implement the static :meth:`compute_image`.
-    A data sample reaching :meth:`process` is a dict with ``name``, ``type``, ``category`` and
-    either arrays (``pred_alpha``, ``alpha`` float64 HxW in [0, 1]; ``trimap`` uint8 0/128/255)
+    A data sample reaching :meth:`process` is a dict with ``name``, its value of each of the
+    dataset's groups (e.g. ``type``, ``category``) and either arrays (``pred_alpha``, ``alpha`` float64 HxW in [0, 1]; ``trimap`` uint8 0/128/255)
     or the paths to read them from (``pred_path``, ``alpha_path``, ``trimap_path``) — paths let
     a pool of ``workers`` processes read and score images in parallel without copying arrays.
     ``on_row`` (set by the evaluation loop) sees every finished row at once, so a killed run
@@ -47,6 +50,21 @@ class ImageMetric(BaseMetric):
 
     variant: str = ""
     keys: tuple[str, ...] = ()
+    #: the variant used when neither the command line nor the dataset names one
+    default: bool = False
+    #: how tables name the variant, e.g. "official AIM code"
+    title: str = ""
+    #: the whole-image table's columns: (key, header, decimals), in order
+    columns: tuple[tuple[str, str, int], ...] = ()
+    #: headers and decimals of keys that are not columns (CSV and unknown layouts)
+    headers: dict[str, tuple[str, int]] = {}
+    #: a note under every table of this variant (how it differs from the usual convention)
+    note: str = ""
+    #: other files of a sample the variant reads (e.g. ``("detail",)``): ``compute_image`` receives
+    #: each as a keyword argument holding the sample's ``<role>_path``
+    extra_inputs: tuple[str, ...] = ()
+    #: whether the values depend on the trimap (tables then say when it was generated)
+    uses_trimap: bool = True
     default_prefix = "matting"
 
     def __init__(self, workers: int = 0, collect_device: str = "cpu", prefix: str | None = None) -> None:
@@ -55,13 +73,23 @@ class ImageMetric(BaseMetric):
         self.on_row: Callable[[dict], None] | None = None
         self.on_done: Callable[[list[dict], dict], None] | None = None
         self.previous_rows: list[dict] = []
+        #: the dataset's group definitions (:mod:`matbench.groups`), set by the evaluation loop
+        self.groups: list[dict] = []
         self._pool: Pool | None = None
         self._pending: list[AsyncResult] = []
 
     @staticmethod
-    def compute_image(pred: np.ndarray, alpha: np.ndarray, trimap: np.ndarray) -> dict[str, float | None]:
-        """The metric values of one image, keyed by ``keys``."""
+    def compute_image(pred: np.ndarray, alpha: np.ndarray, trimap: np.ndarray, **extras: str) -> dict[str, float | None]:
+        """The metric values of one image, keyed by ``keys`` (``extras``: see ``extra_inputs``)."""
         raise NotImplementedError
+
+    @classmethod
+    def check_dataset(cls, infos: Sequence[dict], dataset: str) -> None:
+        """Refuse, before any work, a dataset whose samples lack a file this variant reads."""
+        for role in cls.extra_inputs:
+            if infos and f"{role}_path" not in infos[0]:
+                raise MatbenchError(f"metric variant '{cls.variant}' needs the {role} files of each image; "
+                                    f"dataset '{dataset}' has none")
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -69,10 +97,14 @@ class ImageMetric(BaseMetric):
             job = {k: v for k, v in sample.items() if k != "image" and not (
                 self.workers and k in ("alpha", "trimap") and f"{k}_path" in sample)}
             if self.workers > 0:
-                self._pending.append(self._get_pool().apply_async(score, (type(self), job)))
+                self._pending.append(self._get_pool().apply_async(score, (type(self), job, self.group_keys)))
             else:
-                self._finish(score(type(self), job))
+                self._finish(score(type(self), job, self.group_keys))
         self._drain(wait=False)
+
+    @property
+    def group_keys(self) -> tuple[str, ...]:
+        return tuple(g["key"] for g in self.groups)
 
     def _get_pool(self) -> Pool:
         if self._pool is None:
@@ -120,7 +152,7 @@ class ImageMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         rows = sorted(self.previous_rows + list(results), key=lambda r: r["name"])
-        summary = summarize(rows, self.keys)
+        summary = summarize(rows, self.keys, self.groups)
         if self.on_done is not None:
             self.on_done(rows, summary)
         return {k: v for k, v in summary["metrics"].items() if v is not None}

@@ -11,10 +11,24 @@ from ..registry import DATASETS, METRICS, MODELS, STRATEGIES, lookup
 from .run import EvalJob
 
 DEFAULT_DATASET = "embedded"
-#: the network evaluated when --strategy or --checkpoint is given without --model / --config
-DEFAULT_NETWORK = "AimNet"
-OFFICIAL_WEIGHTS_HINT = ("the official AimNet weights are linked from the AIM README "
-                         "('Pretrained Models'); pass the file with --checkpoint")
+
+
+def default_network() -> str:
+    """The network evaluated when --strategy or --checkpoint comes without --model / --config:
+    the registered model whose class sets ``default_network = True``."""
+    from ..plugins import load_plugins
+
+    load_plugins()
+    names = [name for name, cls in MODELS.module_dict.items() if getattr(cls, "default_network", False)]
+    if not names:
+        raise MatbenchError("no --model given and no model plugin declares itself the default network")
+    return names[0]
+
+
+def weights_hint(model_type: str) -> str:
+    """Where a network's weights come from, as its class says (``weights``), for messages."""
+    hint = getattr(lookup(MODELS, model_type), "weights", "")
+    return hint or "pass its weights with --checkpoint"
 
 
 def parse_key_values(pairs: Sequence[str]) -> dict[str, Any]:
@@ -77,9 +91,29 @@ def network_source(cfg: dict, model_cfg: dict, strategy: Optional[str], strategy
     lookup(STRATEGIES, strategy_cfg["type"])
     ckpt = str(checkpoint) if checkpoint else cfg.get("load_from")
     if not ckpt and not random_weights:
-        raise MatbenchError(f"model '{model_cfg['type']}' has no weights: {OFFICIAL_WEIGHTS_HINT} "
+        raise MatbenchError(f"model '{model_cfg['type']}' has no weights: {weights_hint(model_cfg['type'])} "
                             "(or --random-weights for a smoke test)")
     return strategy_cfg, ckpt
+
+
+def choose_variant(variant: Optional[str], dataset: str) -> tuple[str, str]:
+    """The metric variant of a run and what chose it: the command line, else the dataset's
+    convention (``METAINFO["default_variant"]``), else the metric plugin marked ``default``."""
+    from .run import dataset_metainfo
+
+    dataset_default = dataset_metainfo(dataset).get("default_variant")
+    if variant is not None:
+        origin = "--metric-variant" + (f" (the dataset's convention is '{dataset_default}')"
+                                       if dataset_default and dataset_default != variant else "")
+    elif dataset_default:
+        variant, origin = dataset_default, f"the dataset's convention ({dataset})"
+    else:
+        defaults = [name for name, cls in METRICS.module_dict.items() if getattr(cls, "default", False)]
+        if not defaults:
+            raise MatbenchError("no --metric-variant given and no metric plugin declares itself the default")
+        variant, origin = defaults[0], "the default metric variant"
+    lookup(METRICS, variant)
+    return variant, origin
 
 
 def make_predict_job(*, inputs: Sequence[Path], out: Path, model: Optional[str], config: Optional[Path],
@@ -87,19 +121,20 @@ def make_predict_job(*, inputs: Sequence[Path], out: Path, model: Optional[str],
                      random_weights: bool = False, device: str = "cpu", amp: Optional[str] = None,
                      channels_last: bool = False, cutout: bool = False, composite: Optional[str] = None,
                      save_trimap: bool = False):
-    """Resolve ``matbench predict``'s options (defaults: AimNet, hybrid) into a PredictJob."""
+    """Resolve ``matbench predict``'s options into a PredictJob (defaults: the default network and
+    the strategy its class names, ``default_strategy``)."""
     from ..predict import PredictJob
     from .predictors import AMP_DTYPES
 
     cfg = _load_config(config)
-    model_cfg = {"type": model} if model else dict(cfg.get("model", {})) or {"type": DEFAULT_NETWORK}
+    model_cfg = {"type": model} if model else dict(cfg.get("model", {})) or {"type": default_network()}
     model_cls = lookup(MODELS, model_cfg["type"])
     if isinstance(model_cls, type) and issubclass(model_cls, TrimapMattingModel):
         raise MatbenchError(f"model '{model_cfg['type']}' is trimap-based: predict needs a network")
     if amp is not None and amp not in AMP_DTYPES:
         raise MatbenchError(f"unknown --amp '{amp}' (known: {', '.join(AMP_DTYPES)})")
     strategy_cfg, ckpt = network_source(cfg, model_cfg, strategy, strategy_options, checkpoint,
-                                        random_weights, default_strategy="hybrid")
+                                        random_weights, default_strategy=getattr(model_cls, "default_strategy", None))
     return PredictJob(inputs=list(inputs), out=out, model=model_cfg, strategy=strategy_cfg, checkpoint=ckpt,
                       random_weights=random_weights and not ckpt, device=device, amp=amp,
                       channels_last=channels_last, cutout=cutout, composite=composite, save_trimap=save_trimap)
@@ -108,7 +143,7 @@ def make_predict_job(*, inputs: Sequence[Path], out: Path, model: Optional[str],
 def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_options: Sequence[str] = (),
              predictions: Optional[Path] = None, model: Optional[str] = None, config: Optional[Path] = None,
              checkpoint: Optional[Path] = None, strategy: Optional[str] = None,
-             strategy_options: Sequence[str] = (), random_weights: bool = False, variant: str = "aim",
+             strategy_options: Sequence[str] = (), random_weights: bool = False, variant: Optional[str] = None,
              work_dir: Optional[Path] = None, label: Optional[str] = None, workers: int = 2,
              metric_workers: int = 2, launcher: str = "none", restart: bool = False,
              amp: Optional[str] = None, channels_last: bool = False) -> EvalJob:
@@ -121,9 +156,8 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
     if launcher not in LAUNCHERS:
         raise MatbenchError(f"unknown --launcher '{launcher}' (known: {', '.join(LAUNCHERS)})")
     cfg = _load_config(config)
-    lookup(METRICS, variant)
     dataset_name = dataset or cfg.get("test_dataset", {}).get("type") or DEFAULT_DATASET
-    lookup(DATASETS, dataset_name)
+    variant, variant_origin = choose_variant(variant, dataset_name)
     dataset_cfg = {**cfg.get("test_dataset", {}), "type": dataset_name, **parse_key_values(dataset_options)}
     if data_root is not None:
         dataset_cfg["data_root"] = str(data_root)
@@ -132,7 +166,7 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
     if model:
         model_cfg = {"type": model}
     elif not model_cfg and predictions is None and (strategy or checkpoint):
-        model_cfg = {"type": DEFAULT_NETWORK}
+        model_cfg = {"type": default_network()}
     if predictions is not None:
         if model_cfg and model:
             raise MatbenchError("give either --predictions or --model, not both")
@@ -161,4 +195,5 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
     if work_dir is None:
         work_dir = Path("work_dirs") / "eval" / f"{_slug(dataset_name)}_{_slug(label)}_{variant}"
     return EvalJob(dataset=dataset_cfg, predictor=predictor, work_dir=work_dir, variant=variant, label=label,
-                   num_workers=workers, metric_workers=metric_workers, launcher=launcher, restart=restart)
+                   num_workers=workers, metric_workers=metric_workers, launcher=launcher, restart=restart,
+                   extra_meta={"variant_chosen_by": variant_origin})

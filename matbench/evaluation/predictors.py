@@ -50,6 +50,10 @@ class Predictor(BaseModel):
         """Files besides the dataset's that image `name`'s prediction is read from, by role."""
         return {}
 
+    def test_label(self) -> str:
+        """How the predictions were made, for the "Test" column of tables."""
+        return ""
+
     def forward(self, *args, **kwargs):  # pragma: no cover - evaluation only uses test_step
         raise MatbenchError(f"{type(self).__name__} is for evaluation only")
 
@@ -115,6 +119,9 @@ class PredictionFolder(Predictor):
     def input_files(self, name: str) -> dict[str, str]:
         return {"prediction": str(self.root / f"{name}.png")}
 
+    def test_label(self) -> str:
+        return "predictions"
+
     def describe(self) -> dict:
         return {"type": "PredictionFolder", "root": str(self.root.resolve())}
 
@@ -122,6 +129,9 @@ class PredictionFolder(Predictor):
 @MODELS.register_module()
 class TrimapPredictor(Predictor):
     """A classical trimap-based method (a :class:`TrimapMattingModel` plugin) at native size."""
+
+    #: its predictions depend on the dataset's trimaps (tables say when those were generated)
+    uses_trimap = True
 
     def __init__(self, model: dict) -> None:
         super().__init__()
@@ -135,6 +145,9 @@ class TrimapPredictor(Predictor):
 
     def describe(self) -> dict:
         return {"type": "TrimapPredictor", "model": self.model_cfg}
+
+    def test_label(self) -> str:
+        return "trimap"
 
 
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -264,6 +277,10 @@ class StrategyPredictor(Predictor):
         image = image_tensor(sample["image"], device)
         return run_guarded(lambda: self.strategy(self.network, image), device, self.amp,
                            sample.get("image_path", sample["name"]))
+
+    def test_label(self) -> str:
+        label = getattr(self.strategy, "label", None)
+        return label() if callable(label) else str(self.strategy_cfg["type"])
 
     def describe(self) -> dict:
         return {"type": "StrategyPredictor", "model": self.model_cfg, "strategy": self.strategy_cfg,

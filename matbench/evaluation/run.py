@@ -108,6 +108,27 @@ def _resolved(cfg: dict) -> dict:
     return cfg
 
 
+def dataset_metainfo(name: str) -> dict:
+    """The ``METAINFO`` a registered dataset class declares (empty when it declares none)."""
+    return dict(getattr(lookup(DATASETS, name), "METAINFO", {}) or {})
+
+
+def _test_label(predictor: Predictor, dataset: Any) -> str:
+    """The "Test" cell: how predictions were made, marking trimaps the set did not ship."""
+    label = predictor.test_label()
+    generated = not getattr(dataset, "ships_trimaps", True)
+    return f"{label} (generated)" if generated and getattr(predictor, "uses_trimap", False) else label
+
+
+def _trimap_record(dataset: Any) -> dict:
+    """Whether the trimaps scored with are the set's own or generated, and by which rule."""
+    if getattr(dataset, "ships_trimaps", True):
+        return {"source": "official"}
+    from ..trimaps import NOTE
+
+    return {"source": "generated", "rule": dataset.metainfo.get("trimap_rule"), "note": NOTE}
+
+
 def run_identity(job: EvalJob, predictor: Predictor, metric_cls: type) -> dict:
     """What every row of the run depends on besides its own files."""
     source = predictor.describe()
@@ -135,15 +156,18 @@ def evaluate(job: EvalJob) -> dict:
     init_processes(job.launcher)
     metric_cls = lookup(METRICS, job.variant)
     predictor: Predictor = build(MODELS, job.predictor)
+    work_dir = prepare_work_dir(job.work_dir)
     dataset_cfg = dict(job.dataset)
     dataset_cfg.setdefault("pipeline", [dict(type="LoadMattingSample")] if predictor.needs_image else [])
+    if dataset_metainfo(dataset_cfg["type"]).get("trimap_rule"):
+        dataset_cfg.setdefault("trimap_cache", str(work_dir / "trimaps"))
     dataset = build(DATASETS, dataset_cfg)
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     names = [info["name"] for info in infos]
     if isinstance(predictor, PredictionFolder):
         predictor.check_names(names)
-
-    work_dir = prepare_work_dir(job.work_dir)
+    groups = list(getattr(dataset, "groups", []))
+    metric_cls.check_dataset(infos, dataset_cfg["type"])
     journal = Journal(work_dir, rank=get_rank())
     identity = run_identity(job, predictor, metric_cls)
     run_digest = digest(identity)
@@ -168,9 +192,13 @@ def evaluate(job: EvalJob) -> dict:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "variant": job.variant,
         "label": job.label,
-        "dataset": {"type": dataset_cfg["type"], "data_root": str(dataset_cfg.get("data_root", "")),
-                    "num_images": len(names), "config": job.dataset},
+        "dataset": {"type": dataset_cfg["type"], "name": dataset.metainfo.get("name", dataset_cfg["type"]),
+                    "title": dataset.metainfo.get("title", ""),
+                    "data_root": str(dataset_cfg.get("data_root", "")), "num_images": len(names),
+                    "config": job.dataset, "trimaps": _trimap_record(dataset)},
+        "groups": groups,
         "source": predictor.describe(),
+        "test": _test_label(predictor, dataset),
         "command": sys.argv,
         "work_dir": str(work_dir.resolve()),
         "resumed_images": len(plan.reused),
@@ -187,6 +215,7 @@ def evaluate(job: EvalJob) -> dict:
 
     metric = metric_cls(workers=job.metric_workers)
     metric.previous_rows = plan.reused
+    metric.groups = groups
     metric.on_row = lambda row: journal.append(row, inputs[row["name"]])
     metric.on_done = write_results
     if not plan.pending:

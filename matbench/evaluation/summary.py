@@ -2,11 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
-
-#: AIM-500's groups, in the order the paper's tables use.
-TYPES = ("SO", "STM", "NS")
-CATEGORIES = ("animal", "portrait", "transparent", "plant", "furniture", "toy", "fruit")
+from typing import Iterable, Mapping, Sequence
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -27,17 +23,18 @@ def _group(rows: Sequence[dict], field: str, groups: Sequence[str], key: str) ->
     }
 
 
-def summarize(rows: Sequence[dict], keys: Sequence[str]) -> dict:
-    """Means over images of every metric, SAD per type and category and their "Avg." columns.
+def summarize(rows: Sequence[dict], keys: Sequence[str], groups: Sequence[Mapping] = ()) -> dict:
+    """Means over images of every metric, and for each group the mean SAD per value with its
+    "Avg." (the unweighted mean of the value means, as the AIM README computes it).
 
-    "Avg." is the unweighted mean of the group means (as the AIM README computes it); groups with
-    no image are left out of it and listed under ``missing``. A value of ``None`` in a row (e.g. a
-    trimap metric on an image without unknown pixels) is left out of that metric's mean.
+    ``groups`` are the dataset's group definitions (:mod:`matbench.groups`); each adds
+    ``summary[group key]``. Declared values with no image are left out of "Avg." and listed under
+    ``missing``; values the dataset did not declare are reported but not averaged. A value of
+    ``None`` in a row (e.g. a trimap metric on an image without unknown pixels) is left out of
+    that metric's mean.
     """
-    return {
-        "count": len(rows),
-        "metrics": {k: _mean(r.get(k) for r in rows) for k in keys},
-        "type": _group(rows, "type", TYPES, "sad"),
-        "category": _group(rows, "category", CATEGORIES, "sad"),
-        "no_unknown_region": sorted(r["name"] for r in rows if r.get("unknown_pixels") == 0),
-    }
+    summary: dict = {"count": len(rows), "metrics": {k: _mean(r.get(k) for r in rows) for k in keys}}
+    for group in groups:
+        summary[group["key"]] = _group(rows, group["key"], list(group["values"]), "sad")
+    summary["no_unknown_region"] = sorted(r["name"] for r in rows if r.get("unknown_pixels") == 0)
+    return summary

@@ -33,9 +33,12 @@ from typing import Callable, Mapping, Optional, Union
 import cv2
 import numpy as np
 
-from matbench.datasets import TYPES, _files_by_stem, load_labels
+from matbench.datasets import files_by_stem, load_labels
 from matbench.errors import InputError
+from matbench.groups import group_spec
 from matbench.io import read_alpha8, write_png_atomic
+
+from .labels import TYPE_GROUP, TYPES
 
 __all__ = ["DEFAULT_KERNEL_SIZE", "MASK_EXTS", "trimap_from_alpha", "make_usr", "write_usr_folder"]
 
@@ -88,7 +91,7 @@ def make_usr(alpha_uint8: np.ndarray, image_type: str, kernel_size: int = DEFAUL
 
 
 def _mask_files(folder: Path) -> dict[str, Path]:
-    found = _files_by_stem(folder, MASK_EXTS, "mask")
+    found = files_by_stem(folder, MASK_EXTS, "mask")
     if not found:
         raise InputError(folder, f"no mask files ({', '.join(MASK_EXTS)})")
     return found
@@ -126,7 +129,7 @@ def write_usr_folder(data_root: Union[str, os.PathLike],
     masks = _mask_files(root / mask_dir)
     names = list(masks)
     if labels is None:
-        types = {n: e["type"] for n, e in load_labels(root / labels_file, names).items()}
+        types = {n: e["type"] for n, e in load_labels(root / labels_file, names, [group_spec(TYPE_GROUP)]).items()}
     else:
         types = _checked_labels(labels, names, root / labels_file)
     _ellipse(kernel_size)  # fail before writing anything

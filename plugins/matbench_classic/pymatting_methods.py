@@ -60,12 +60,18 @@ class PymattingModel(TrimapMattingModel):
 class ClosedForm(PymattingModel):
     """Closed-form matting (Levin et al., 2008): ``pymatting.estimate_alpha_cf``."""
 
+    #: run by ``matbench demo`` (fast enough for the embedded set on a CPU)
+    in_demo = True
+
     function = "estimate_alpha_cf"
 
 
 @MODELS.register_module(name="KNN")
 class KNN(PymattingModel):
     """KNN matting (Chen et al., 2013): ``pymatting.estimate_alpha_knn``."""
+
+    #: run by ``matbench demo`` (fast enough for the embedded set on a CPU)
+    in_demo = True
 
     function = "estimate_alpha_knn"
 

@@ -504,7 +504,8 @@ class EmbeddedDataset(AIM500):
     """The embedded synthetic dataset (AIM-500 layout), generated on first use into
     ``data_root`` (default: :func:`default_root`)."""
 
-    METAINFO: dict = {**AIM500.METAINFO, "dataset_name": f"matbench embedded v{VERSION}"}
+    METAINFO: dict = {**AIM500.METAINFO, "name": "embedded", "title": f"matbench embedded v{VERSION}",
+                      "paper": "synthetic composites made by matbench (AIM-500 layout and groups)"}
 
     def __init__(self, data_root: Optional[Union[str, os.PathLike]] = None, **kwargs: Any) -> None:
         super().__init__(str(ensure_embedded(data_root)), **kwargs)

@@ -108,7 +108,7 @@ def test_write_usr_folder_errors(tmp_path):
     (root / "mask" / "e5.png").write_bytes(b"not a png")
     with pytest.raises(InputError, match="e5"):
         write_usr_folder(root, labels=dict(LABELS, e5={"type": "SO"}))
-    with pytest.raises(InputError, match="no type/category"):
+    with pytest.raises(InputError, match="no type for"):
         write_usr_folder(root)
 
 

@@ -10,7 +10,7 @@ from typing import Any, Optional, Union
 from matbench.datasets import MattingDataset
 from matbench.registry import DATASETS
 
-LABELS_FILE = "aim_category_type.json"
+from ..labels import AIM500_GROUPS, LABELS_FILE
 
 
 @DATASETS.register_module(name=["AIM500", "aim500"])
@@ -18,8 +18,8 @@ class AIM500(MattingDataset):
     """AIM-500 under ``data_root``; types/categories from ``aim_category_type.json`` when present
     (otherwise "unknown"). Pass ``labels_file`` to use another file (then it must exist)."""
 
-    METAINFO: dict = {"dataset_name": "AIM-500", "types": ("SO", "STM", "NS"),
-                      "categories": ("animal", "fruit", "furniture", "plant", "portrait", "toy", "transparent")}
+    METAINFO: dict = {"name": "aim500", "title": "AIM-500", "groups": AIM500_GROUPS, "default_variant": "aim",
+                      "trimap_rule": None, "paper": "Li et al., Deep Automatic Natural Image Matting, IJCAI 2021"}
 
     def __init__(self, data_root: Union[str, os.PathLike], labels_file: Optional[Union[str, os.PathLike]] = None,
                  **kwargs: Any) -> None:

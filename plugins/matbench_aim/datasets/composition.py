@@ -18,14 +18,14 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from matbench.datasets import _files_by_stem, _first
+from matbench.datasets import files_by_stem, first_names
 from matbench.errors import InputError, MatbenchError
 from matbench.io import read_json
 from matbench.registry import DATASETS
 
+from ..labels import TYPES
 from .seeding import AimTrainDataset
 
-TYPES = ("SO", "STM", "NS")
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 
 #: The official stage-2 pipeline (``core/data.py`` and ``generate_composite`` in ``core/util.py``),
@@ -151,9 +151,9 @@ class CompositionDataset(AimTrainDataset):
         if not root.is_dir():
             raise InputError(root, "source folder not found")
         fg_dir, alpha_dir, usr_dir = (_under(root, src[k]) for k in ("fg_dir", "alpha_dir", "usr_dir"))
-        alphas = _files_by_stem(alpha_dir, self.alpha_exts, "alpha")
-        fgs = _files_by_stem(fg_dir, self.fg_exts, "foreground")
-        usrs = _files_by_stem(usr_dir, self.usr_exts, "USR") if usr_dir.is_dir() else {}
+        alphas = files_by_stem(alpha_dir, self.alpha_exts, "alpha")
+        fgs = files_by_stem(fg_dir, self.fg_exts, "foreground")
+        usrs = files_by_stem(usr_dir, self.usr_exts, "USR") if usr_dir.is_dir() else {}
         if not alphas:
             raise InputError(alpha_dir, f"no alpha mattes found (looked for {', '.join(self.alpha_exts)})")
         names = sorted(alphas)
@@ -170,7 +170,7 @@ class CompositionDataset(AimTrainDataset):
         if untyped:
             where = src["types_file"] or alphas[untyped[0]]
             raise InputError(where, f"no USR in {usr_dir} and no type (SO/STM/NS) for {len(untyped)} "
-                                    f"of {len(names)} images: {_first(untyped)} (add usr/ files, a types_file "
+                                    f"of {len(names)} images: {first_names(untyped)} (add usr/ files, a types_file "
                                     "entry or the source's default_type)")
         return [{"name": f"{src['name']}/{n}", "source": src["name"], "fg_path": str(fgs[n]),
                  "alpha_path": str(alphas[n]), "usr_path": str(usrs[n]) if n in usrs else None,

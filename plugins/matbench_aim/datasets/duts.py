@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence, Union
 
-from matbench.datasets import _files_by_stem
+from matbench.datasets import files_by_stem
 from matbench.errors import InputError, MatbenchError
 from matbench.registry import DATASETS
 
@@ -55,8 +55,8 @@ class DUTSDataset(AimTrainDataset):
 
     def load_data_list(self) -> list[dict]:
         image_dir, mask_dir = Path(self.data_prefix["image"]), Path(self.data_prefix["mask"])
-        images = _files_by_stem(image_dir, self.image_exts, "image")
-        masks = _files_by_stem(mask_dir, self.mask_exts, "mask")
+        images = files_by_stem(image_dir, self.image_exts, "image")
+        masks = files_by_stem(mask_dir, self.mask_exts, "mask")
         if not images:
             raise InputError(image_dir, f"no images found (looked for {', '.join(self.image_exts)})")
         missing = sorted(set(images) - set(masks))

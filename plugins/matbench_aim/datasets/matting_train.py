@@ -13,13 +13,13 @@ from typing import Any, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
-from matbench.datasets import _files_by_stem, _first
+from matbench.datasets import files_by_stem, first_names
 from matbench.errors import InputError, MatbenchError
 from matbench.registry import DATASETS, build
 
+from ..labels import TYPES
 from .seeding import AimTrainDataset
 
-TYPES = ("SO", "STM", "NS")
 
 #: Stage-2 transforms on a photo (no compositing); the smoke config shrinks the sizes.
 MATTING_TRAIN_PIPELINE = (
@@ -82,7 +82,7 @@ class MattingTrainDataset(AimTrainDataset):
             raise InputError(root, "the source dataset has no samples")
         folders = {k: Path(d) if Path(d).is_absolute() else root / d
                    for k, d in (("usr", self.usr_dir), ("fg", self.fg_dir), ("bg", self.bg_dir))}
-        found = {k: _files_by_stem(f, self.usr_exts if k == "usr" else self.layer_exts, k) if f.is_dir() else {}
+        found = {k: files_by_stem(f, self.usr_exts if k == "usr" else self.layer_exts, k) if f.is_dir() else {}
                  for k, f in folders.items()}
         data = []
         for info in infos:
@@ -96,6 +96,6 @@ class MattingTrainDataset(AimTrainDataset):
         untyped = [d["name"] for d in data if d["usr_path"] is None and d["type"] is None]
         if untyped:
             raise InputError(folders["usr"], f"no USR file and no type (SO/STM/NS) for {len(untyped)} of "
-                                             f"{len(data)} images: {_first(untyped)} (add the labels file, usr/ "
+                                             f"{len(data)} images: {first_names(untyped)} (add the labels file, usr/ "
                                              "files or default_type)")
         return data

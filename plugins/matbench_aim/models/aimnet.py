@@ -82,6 +82,12 @@ class AimNet(nn.Module):
     output_names = ("global", "local", "fusion")
     #: inputs must be divisible by this (five 2x poolings)
     size_divisor = 32
+    #: matbench's defaults: the network of ``eval --strategy`` / ``predict`` without --model, its strategy
+    default_network = True
+    default_strategy = "hybrid"
+    #: where the weights come from (matbench downloads none)
+    weights = ("the official AimNet weights are linked from the AIM README (github.com/JizhiziLi/AIM, "
+               "'Pretrained Models'); pass the file with --checkpoint")
 
     def __init__(self) -> None:
         super().__init__()

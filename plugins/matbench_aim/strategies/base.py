@@ -1,6 +1,7 @@
 """What every inference strategy shares: running a network on an RGB tensor and naming its outputs."""
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Iterable
 
 import torch
@@ -67,6 +68,14 @@ class Strategy:
 
     def run(self, network: nn.Module, image: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def label(self) -> str:
+        """The "Test" cell of a table: the strategy's name and its ratios, as the AIM README
+        writes them (local before global: "Hybrid (1/2&1/4)")."""
+        ratios = sorted((k for k, v in vars(self).items() if "ratio" in k and isinstance(v, (int, float))),
+                        key=lambda k: (not k.startswith("local"), not k.startswith("global"), k))
+        shown = [str(Fraction(getattr(self, k)).limit_denominator(64)) for k in ratios]
+        return f"{type(self).__name__} ({'&'.join(shown)})" if shown else type(self).__name__
 
     def __call__(self, network: nn.Module, image: torch.Tensor) -> torch.Tensor:
         return self.run(network, image)["alpha"]

@@ -29,7 +29,13 @@ class AimMetric(ImageMetric):
     """
 
     variant = "aim"
+    default = True
     keys = KEYS
+    title = "official AIM code"
+    columns = (("sad", "SAD", 2), ("mse", "MSE", 4), ("mad", "MAD", 4), ("conn", "Conn.", 2), ("grad", "Grad.", 2),
+               ("sad_trimap", "Tran. SAD", 2))
+    headers = {"mse_trimap": ("Tran. MSE", 4), "mad_trimap": ("Tran. MAD", 4), "sad_fg": ("FG SAD", 2),
+               "sad_bg": ("BG SAD", 2)}
 
     @staticmethod
     def compute_image(pred, alpha, trimap):

@@ -38,6 +38,11 @@ class DimMetric(ImageMetric):
 
     variant = "dim"
     keys = ("sad", "mse", "grad", "conn")
+    title = "Composition-1k, as mmagic computes it"
+    columns = (("sad", "SAD", 2), ("mse", "MSE", 4), ("grad", "Grad.", 2), ("conn", "Conn.", 2))
+    note = ("dim variant: the prediction is set to the trimap on known pixels; MSE is the sum of squared "
+            "errors divided by the number of unknown pixels, not a per-pixel mean over the image; "
+            "Grad. and Conn. are summed over the unknown region.")
 
     @staticmethod
     def compute_image(pred: np.ndarray, alpha: np.ndarray, trimap: np.ndarray) -> dict[str, float]:
