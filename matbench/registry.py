@@ -1,4 +1,4 @@
-"""The five plugin registries, children of mmengine's so configs build across both; and children
+"""The six plugin registries, children of mmengine's so configs build across both; and children
 of mmengine's runner registries (hooks, loops, optimizers, ...) so that a Runner with
 ``default_scope='matbench'`` finds mmengine's own components through the 'matbench' scope."""
 from __future__ import annotations
@@ -19,6 +19,8 @@ DATASETS = Registry("dataset", parent=MMENGINE_DATASETS, scope="matbench")
 METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="matbench")
 TRANSFORMS = Registry("transform", parent=MMENGINE_TRANSFORMS, scope="matbench")
 STRATEGIES = Registry("strategy", scope="matbench")
+#: published results: loaders of reference files (:mod:`matbench.leaderboard.references`)
+REFERENCES = Registry("reference", scope="matbench")
 
 
 def _runner_children() -> dict[str, Registry]:
@@ -44,6 +46,7 @@ REGISTRIES: dict[str, Registry] = {
     "strategies": STRATEGIES,
     "metrics": METRICS,
     "transforms": TRANSFORMS,
+    "references": REFERENCES,
 }
 
 

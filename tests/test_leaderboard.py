@@ -6,8 +6,14 @@ import json
 import pytest
 
 from matbench.errors import InputError, MatbenchError
-from matbench.evaluation.summary import CATEGORIES, TYPES, summarize
-from matbench.leaderboard import PUBLISHED_AIM500, load_results, render, write
+from matbench.evaluation.summary import summarize
+from matbench.groups import group_specs
+from matbench.leaderboard import load_results, render, write
+from matbench.leaderboard.references import load_references
+from matbench_aim.labels import AIM500_GROUPS, CATEGORY_GROUP, TYPES
+
+CATEGORIES = tuple(CATEGORY_GROUP["values"])
+GROUPS = group_specs(AIM500_GROUPS)
 
 AIM_KEYS = ["sad", "mse", "mad", "sad_trimap", "mse_trimap", "mad_trimap", "sad_fg", "sad_bg", "conn", "grad"]
 DIM_KEYS = ["sad", "mse", "grad", "conn"]
@@ -32,7 +38,7 @@ def aim_results(rows=AIM_ROWS, label="AimNet / hybrid (1/2 & 1/4)", dataset="AIM
                      "matbench_version": "0.1.0", "date": "2024-01-01",
                      "source": {"type": "StrategyPredictor",
                                 "strategy": {"type": "hybrid", "global_ratio": 0.25, "local_ratio": 0.5}}},
-            "per_image": list(rows), "summary": summarize(rows, AIM_KEYS)}
+            "per_image": list(rows), "summary": summarize(rows, AIM_KEYS, GROUPS)}
 
 
 def dim_results(label="predictions: my_method"):
@@ -40,7 +46,7 @@ def dim_results(label="predictions: my_method"):
             for r in AIM_ROWS]
     return {"meta": {"variant": "dim", "label": label, "dataset": {"type": "AIM500", "num_images": 500},
                      "source": {"type": "PredictionFolder", "root": "/p"}},
-            "per_image": rows, "summary": summarize(rows, DIM_KEYS)}
+            "per_image": rows, "summary": summarize(rows, DIM_KEYS, GROUPS)}
 
 
 def md_rows(text):
@@ -98,10 +104,12 @@ def test_published_averages_are_unweighted_means_of_the_groups():
     # Every published Avg. is the mean of its groups to 2 decimals, e.g. (31.80+94.02+134.31)/3 = 86.71,
     # except the README's type Avg. of "update, 1/2&1/4": 86.27 where SO/STM/NS give 85.93.
     checked = []
-    for row in PUBLISHED_AIM500["rows"]:
+    (published,) = load_references(["aim-readme"])
+    for row in published["rows"]:
         for part, groups in (("type", TYPES), ("category", CATEGORIES)):
-            mean = sum(row[part][g] for g in groups) / len(groups)
-            checked.append((row["label"], row["test"], part, f"{mean:.2f}", f"{row[part]['avg']:.2f}"))
+            values = row["groups"][part]
+            mean = sum(values[g] for g in groups) / len(groups)
+            checked.append((row["label"], row["setting"], part, f"{mean:.2f}", f"{values['avg']:.2f}"))
     mismatches = [c for c in checked if c[3] != c[4]]
     assert mismatches == [("AimNet (update)", "Hybrid (1/2&1/4)", "type", "85.93", "86.27")]
     assert f"{(31.80 + 94.02 + 134.31) / 3:.2f}" == "86.71"
@@ -129,11 +137,29 @@ def test_published_rows_only_in_aim_tables_and_variants_never_mixed():
     assert len(table(alone, "Whole image", "aim")) == 4
 
 
-def test_different_datasets_are_noted():
-    text = render([aim_results(), aim_results(label="tiny", dataset="Embedded", n=3)], "md")
-    assert "different datasets" in text and "Embedded (3 images): tiny" in text
-    assert "different datasets" not in render([aim_results(), aim_results(label="b")], "md")
-    assert "different datasets" in render([aim_results(dataset="Embedded", n=3)], "md", paper=True)
+def test_each_dataset_gets_its_own_tables():
+    text = render([aim_results(), aim_results(label="tiny", dataset="embedded", n=3)], "md")
+    captions = list(md_rows(text))
+    assert captions == ["Table 1. Whole image - AIM-500 - variant aim (official AIM code)",
+                        "Table 2. SAD per category - AIM-500 - variant aim (official AIM code)",
+                        f"Table 3. Whole image - {_embedded_title()} - variant aim (official AIM code)",
+                        f"Table 4. SAD per category - {_embedded_title()} - variant aim (official AIM code)"]
+    assert [r[0] for r in table(text, "Table 3")[1:]] == ["tiny"]
+    # one dataset: captions as before, no dataset named
+    assert "AIM-500" not in render([aim_results(), aim_results(label="b")], "md")
+    # the same dataset scored on different numbers of images is noted
+    subset = render([aim_results(), aim_results(label="subset", n=3)], "md")
+    assert "not scored on the same images" in subset and "3 images: subset [Hybrid (1/2&1/4)]" in subset
+    # published AIM-500 rows never sit beside runs of another dataset
+    alone = render([aim_results(dataset="embedded", n=3)], "md", paper=True)
+    assert [r[0] for r in table(alone, "Table 1")[1:]] == ["AimNet / hybrid (1/2 & 1/4)"]
+    assert [r[0] for r in table(alone, "Table 3")[1:]] == ["AimNet (paper)", "AimNet (update)", "AimNet (update)"]
+
+
+def _embedded_title():
+    from matbench_datasets.embedded import EmbeddedDataset
+
+    return EmbeddedDataset.METAINFO["title"]
 
 
 def test_combined_table():

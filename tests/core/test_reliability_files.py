@@ -11,6 +11,8 @@ from PIL import Image
 
 from matbench.errors import InputError
 from matbench.evaluation.summary import summarize
+from matbench.groups import group_specs
+from matbench_aim.labels import AIM500_GROUPS
 from matbench.leaderboard import load_results, render
 
 METRICS = ["sad", "mse", "mad", "sad_trimap", "mse_trimap", "mad_trimap", "sad_fg", "sad_bg", "conn", "grad"]
@@ -85,7 +87,7 @@ def _rows():
 def results(rows=None):
     rows = _rows() if rows is None else rows
     return {"meta": {"variant": "aim", "label": "run", "dataset": {"type": "AIM500", "num_images": len(rows)}},
-            "per_image": rows, "summary": summarize(rows, METRICS)}
+            "per_image": rows, "summary": summarize(rows, METRICS, group_specs(AIM500_GROUPS))}
 
 
 def write_results(tmp_path, data, name="W"):
