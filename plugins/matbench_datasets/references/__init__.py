@@ -1,0 +1,9 @@
+"""Published results on the standard test sets, one JSON file per source (each row cites the
+table it comes from), registered as reference sources under their file names."""
+from pathlib import Path
+
+from matbench.leaderboard.references import reference_file
+from matbench.registry import REFERENCES
+
+for _path in sorted(Path(__file__).parent.glob("*.json")):
+    REFERENCES.register_module(name=_path.stem, module=reference_file(_path, __name__))
