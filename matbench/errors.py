@@ -20,8 +20,16 @@ class InputError(MatbenchError):
         return (type(self), (self.path, self.problem))
 
 
-class FormatMismatchWarning(UserWarning):
+class MatbenchWarning(UserWarning):
+    """Something the user should know, printed by the CLI as one ``matbench: warning:`` line."""
+
+
+class FormatMismatchWarning(MatbenchWarning):
     """A file whose content is not the format its extension says (e.g. a JPEG named .png)."""
+
+
+class PluginWarning(MatbenchWarning):
+    """A plugin that could not be loaded; the other plugins keep working."""
 
 
 class Interrupted(BaseException):

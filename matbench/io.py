@@ -82,10 +82,20 @@ def _check_file(path: Path) -> None:
 
 
 @contextmanager
+def _quiet_bombs() -> Iterator[None]:
+    """No decompression-bomb warning from Pillow: matbench compares the sizes the headers declare
+    before decoding anything, and refuses real bombs itself."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
+@contextmanager
 def _image_errors(path: Path) -> Iterator[None]:
     """Turn Pillow's failures while opening or decoding `path` into an InputError naming it."""
     try:
-        yield
+        with _quiet_bombs():
+            yield
     except Image.DecompressionBombError as exc:
         raise InputError(path, f"image too large to decode safely ({exc})") from None
     except FileNotFoundError:
@@ -134,7 +144,7 @@ def warn_misnamed(path: str | os.PathLike, fmt: str | None = None) -> bool:
     ext = Path(path).suffix.lower()
     if fmt is None:
         try:
-            with Image.open(path) as img:
+            with _quiet_bombs(), Image.open(path) as img:
                 fmt = img.format
         except Exception:
             return False
@@ -159,7 +169,7 @@ def _sixteen_bit_colour(img: Image.Image) -> bool:
 def exif_orientation(path: str | os.PathLike) -> int:
     """The EXIF orientation tag of the image at `path` (1, "as stored", when absent or unreadable)."""
     try:
-        with Image.open(path) as img:
+        with _quiet_bombs(), Image.open(path) as img:
             return int(img.getexif().get(0x0112, 1) or 1)
     except Exception:
         return 1
@@ -218,6 +228,9 @@ def _read_matte(path: str | os.PathLike, what: str, as_uint8: bool = False) -> n
     if mode == "1":
         return np.asarray(img).astype(np.float64)
     if mode in _GREY16_MODES or mode == "I":
+        if mode == "I" and img.format != "PNG":      # a 32-bit integer image: its scale is unknown
+            raise InputError(path, f"unsupported {what}: 32-bit integer {img.format} image; save it as an "
+                                   "8- or 16-bit greyscale PNG")
         arr = np.asarray(img).astype(np.int64)
         if arr.min() < 0 or arr.max() > 65535:
             raise InputError(path, f"unsupported {what} mode {mode} (values outside 0..65535)")
@@ -301,14 +314,25 @@ def check_sizes(sizes_by_path: Mapping[str | os.PathLike, tuple[int, ...]]) -> N
             raise InputError(path, f"size {size_text(size)} differs from {ref_path} {size_text(ref_size)}")
 
 
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        twice = next(k for k in keys if keys.count(k) > 1)
+        raise ValueError(f"the key {twice!r} appears twice in one object (which one was meant?)")
+    return dict(pairs)
+
+
 def read_json(path: str | os.PathLike) -> Any:
-    """A JSON file's content; an unreadable, non-UTF-8 or malformed file is an InputError naming it."""
+    """A JSON file's content; an unreadable, non-UTF-8 or malformed file, or one with a key twice
+    in an object (JSON readers silently keep the last), is an InputError naming it."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except UnicodeDecodeError:
         raise InputError(path, "not a UTF-8 text file") from None
+    except ValueError as exc:
+        raise InputError(path, f"invalid JSON: {exc}") from None
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
 
@@ -335,6 +359,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], text: boo
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def to_uint8(alpha: np.ndarray) -> np.ndarray:
+    """An alpha in [0, 1] as 8 bits, rounded (the official saver truncates, which biases every
+    value down by half a level)."""
+    return np.round(np.clip(alpha, 0, 1) * 255).astype(np.uint8)
 
 
 def write_png_atomic(path: str | os.PathLike, array: np.ndarray) -> None:

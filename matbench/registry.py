@@ -4,6 +4,7 @@ of mmengine's runner registries (hooks, loops, optimizers, ...) so that a Runner
 from __future__ import annotations
 
 import difflib
+import inspect
 from typing import Any, Iterable
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -110,8 +111,51 @@ def registered_objects(name: str) -> list[Any]:
 
 
 def build(registry: Registry, cfg: dict) -> Any:
-    """Build `cfg` (a dict with `type`) from `registry`, with a clear error for unknown types."""
+    """Build `cfg` (a dict with `type`) from `registry`, with one-line errors for an unknown type
+    and for options the constructor does not take or that have the wrong kind of value."""
     cfg = dict(cfg)
     obj_type = cfg.pop("type")
     cls = lookup(registry, obj_type) if isinstance(obj_type, str) else obj_type
+    check_options(cls, cfg, str(obj_type if isinstance(obj_type, str) else getattr(cls, "__name__", cls)))
     return cls(**cfg)
+
+
+def _parameters(cls: Any) -> tuple[dict[str, inspect.Parameter], bool]:
+    """The keyword parameters ``cls(...)`` accepts, following ``**kwargs`` up the base classes'
+    constructors; and whether it accepts any keyword at all (``**kwargs`` nobody consumes)."""
+    params: dict[str, inspect.Parameter] = {}
+    chain = cls.__mro__ if isinstance(cls, type) else (cls,)
+    for klass in chain:
+        target = klass.__init__ if isinstance(cls, type) else klass
+        if isinstance(cls, type) and "__init__" not in vars(klass):
+            continue
+        try:
+            signature = inspect.signature(target)
+        except (TypeError, ValueError):
+            return params, True
+        for name, param in signature.parameters.items():
+            if name != "self" and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                params.setdefault(name, param)
+        if not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+            return params, False
+        if klass is object or not isinstance(cls, type):
+            break
+    return params, not isinstance(cls, type) or chain[-1] is not object
+
+
+def check_options(cls: Any, options: dict, what: str) -> None:
+    """Refuse options ``cls`` does not take ("did you mean") and text where its default is a
+    number or a flag, before anything is built."""
+    params, open_ended = _parameters(cls)
+    for key, value in options.items():
+        if key not in params:
+            if not open_ended:
+                raise MatbenchError(f"{what}: unknown option '{key}'{did_you_mean(key, params)} "
+                                    f"(known: {', '.join(sorted(params)) or 'none'})")
+            continue
+        default = params[key].default
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise MatbenchError(f"{what}: option {key}={value!r} should be True or False")
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and (
+                isinstance(value, (str, bool)) or value is None and default is not None):
+            raise MatbenchError(f"{what}: option {key}={value!r} should be a number (default {default})")

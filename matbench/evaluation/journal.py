@@ -10,6 +10,7 @@ recomputes exactly the rows concerned.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -17,7 +18,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import InputError, MatbenchError
 
@@ -36,7 +37,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _write_problem(exc: OSError) -> str:
+def write_problem(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "cannot write: no space left on the device"
     if exc.errno == errno.EROFS:
@@ -56,22 +57,50 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     try:
         atomic_write(path, dump, text=True)
     except OSError as exc:
-        raise InputError(path, _write_problem(exc)) from None
+        raise InputError(path, write_problem(exc)) from None
 
 
 def prepare_work_dir(work_dir: str | os.PathLike) -> Path:
     """Create `work_dir` if needed and check that files can be written in it."""
     path = Path(work_dir)
-    if path.exists() and not path.is_dir():
-        raise InputError(path, "the work dir is a file, not a folder (choose another --work-dir)")
     try:
+        if path.exists() and not path.is_dir():
+            raise InputError(path, "the work dir is a file, not a folder (choose another --work-dir)")
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise InputError(path, f"work dir unusable: {_write_problem(exc)}") from None
+        raise InputError(path, f"work dir unusable: {write_problem(exc)}") from None
     return path
+
+
+@contextlib.contextmanager
+def work_dir_lock(work_dir: Path, hold: bool = True) -> Iterator[None]:
+    """Hold ``work_dir/.lock`` for the duration of a run: a second run into the same work dir (a
+    --restart among them) is refused instead of overwriting the first one's results."""
+    if not hold:
+        yield
+        return
+    import fcntl
+
+    path = work_dir / ".lock"
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            owner = f.read().strip() or "?"
+            raise MatbenchError(f"{work_dir}: another matbench run (pid {owner}) is using this work dir; "
+                                "wait for it or choose another --work-dir") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def file_stamp(path: str | os.PathLike) -> list:
@@ -108,10 +137,14 @@ class ResumePlan:
     #: reason -> names, for the images computed again although the journal had a row for them
     recomputed: dict[str, list[str]] = field(default_factory=dict)
     pending: list[int] = field(default_factory=list)
+    #: journal lines that could not be read (a row cut short by a kill is computed again)
+    unreadable: int = 0
 
     def describe(self, total: int) -> str:
         """One line: how many images are reused and why the others are recomputed."""
         parts = [f"{len(self.reused)} of {total} images reused from the journal"]
+        if self.unreadable:
+            parts.append(f"{self.unreadable} unreadable journal line(s) ignored (cut short by a kill?)")
         for reason, names in self.recomputed.items():
             shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
             parts.append(f"{len(names)} recomputed ({reason}: {shown})")
@@ -123,6 +156,8 @@ class Journal:
 
     def __init__(self, work_dir: str | os.PathLike, rank: int = 0) -> None:
         self.work_dir = Path(work_dir)
+        #: lines of the last read that were not rows (torn by a kill, or damaged)
+        self.unreadable = 0
         self.path = self.work_dir / (f"per_image.rank{rank}.jsonl" if rank else "per_image.jsonl")
 
     def append(self, row: dict, inputs: Mapping | None = None) -> None:
@@ -132,25 +167,31 @@ class Journal:
             record[INPUTS_KEY] = inputs
         line = json.dumps(record, allow_nan=False)
         try:
-            with open(self.path, "a") as f:
-                f.write(line + "\n")
+            with open(self.path, "a+b") as f:
+                if f.tell() and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n":
+                    f.write(b"\n")          # a line torn by a kill stays alone on its line
+                f.write(line.encode() + b"\n")
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as exc:
-            raise InputError(self.path, _write_problem(exc)) from None
+            raise InputError(self.path, write_problem(exc)) from None
 
     def finished(self) -> list[dict]:
         """Rows of every rank's journal (with their input records); a line cut short by a kill
         is ignored; of two rows for one image the later wins."""
         rows: dict[str, dict] = {}
+        self.unreadable = 0
         for path in sorted(self.work_dir.glob(JOURNAL_GLOB)):
-            for line in path.read_text().splitlines():
+            for line in path.read_bytes().splitlines():
                 try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
+                    row = json.loads(line.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    self.unreadable += 1
                     continue
-                if isinstance(row, dict) and "name" in row:
+                if isinstance(row, dict) and isinstance(row.get("name"), str):
                     rows[row["name"]] = row
+                else:
+                    self.unreadable += 1
         return list(rows.values())
 
     def has_rows(self) -> bool:
@@ -159,7 +200,7 @@ class Journal:
     def plan(self, names: Iterable[str], inputs: Mapping[str, Mapping], run: str) -> ResumePlan:
         """Reuse the rows whose run digest and file stamps equal ``run`` and ``inputs[name]``."""
         journalled = {r["name"]: r for r in self.finished()}
-        plan = ResumePlan()
+        plan = ResumePlan(unreadable=self.unreadable)
         for index, name in enumerate(names):
             row = journalled.get(name)
             if row is None:

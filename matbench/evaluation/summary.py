@@ -12,7 +12,7 @@ def _mean(values: Iterable[float | None]) -> float | None:
 
 def _group(rows: Sequence[dict], field: str, groups: Sequence[str], key: str) -> dict:
     names = list(groups) + sorted({r[field] for r in rows} - set(groups))
-    means = {g: _mean(r[key] for r in rows if r[field] == g) for g in names}
+    means = {g: _mean(r.get(key) for r in rows if r[field] == g) for g in names}
     counts = {g: sum(1 for r in rows if r[field] == g) for g in names}
     present = [means[g] for g in groups if means[g] is not None]
     return {

@@ -2,6 +2,7 @@
 run that its file may not say (older files: group definitions, the "Test" cell)."""
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -72,7 +73,7 @@ def _check_values(data: dict, source: str | os.PathLike) -> None:
     def numbers(node: dict, where: str, keys: Iterable[str] | None = None, nullable: bool = True) -> None:
         for key in node if keys is None else [k for k in keys if k in node]:
             value = node[key]
-            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
                     or (nullable and value is None)):
                 fail(f"{where}{key}", "a number", value)
 

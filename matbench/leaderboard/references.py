@@ -39,7 +39,10 @@ def reference_file(path: str | os.PathLike, module: str) -> Callable[[], dict]:
         return data
 
     load.__module__ = module
-    load.__doc__ = f"published rows of {path.name}"
+    try:                                  # `matbench list references` shows the source
+        load.__doc__ = str(read_json(path).get("source", path.name))
+    except (InputError, AttributeError):
+        load.__doc__ = path.name          # the error is reported when the rows are used
     return load
 
 

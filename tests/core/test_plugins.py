@@ -1,4 +1,5 @@
 """Registries and entry-point discovery, including a third-party plugin installed beside us."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -26,8 +27,15 @@ def test_first_party_plugins_are_discovered_through_entry_points():
     assert ("metrics", "aim") in by_kind and ("metrics", "dim") in by_kind
     assert by_kind[("metrics", "aim")].package == "matbench"
     assert by_kind[("metrics", "aim")].module.startswith("matbench_metrics")
-    assert ("datasets", "AIM500") in by_kind
-    assert ("models", "ClosedForm") in by_kind
+    assert ("datasets", "aim500") in by_kind
+    assert by_kind[("models", "ClosedForm")].what.startswith("trimap-based: ")
+    assert by_kind[("models", "AimNet")].what.startswith("network (automatic): ")
+    # training pieces and prediction sources are not what a user evaluates
+    for name in ("AimAlphaLoss", "AimMattor", "PredictionFolder", "StrategyPredictor"):
+        assert ("models", name) not in by_kind
+    training = {r.name for r in registered("training")}
+    assert {"AimAlphaLoss", "AimMattor", "duts", "LoadMattingSample"} <= training
+    assert "PredictionFolder" not in training and "aim500" not in training
 
 
 def test_unknown_name_suggests_the_closest():
@@ -64,3 +72,41 @@ def test_third_party_plugin_registers_without_editing_matbench(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={"PYTHONPATH": str(tmp_path), "PATH": ""}, check=True)
     assert out.stdout.split() == ["mb-thirdparty", "mb_thirdparty"]
+
+
+def _fake_dist(root, package, code, dist_name):
+    (root / package).mkdir()
+    (root / package / "__init__.py").write_text(textwrap.dedent(code))
+    info = root / f"{package}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[matbench.plugins]\n{package} = {package}\n")
+
+
+def test_a_broken_or_clashing_plugin_is_one_warning_and_the_others_work(tmp_path):
+    _fake_dist(tmp_path, "mb_broken", '''
+        from matbench.api import MODELS, TrimapMattingModel
+
+        @MODELS.register_module()
+        class HalfRegistered(TrimapMattingModel):
+            pass
+
+        raise RuntimeError("bug in the plugin")
+    ''', "mb-broken")
+    _fake_dist(tmp_path, "mb_clash", '''
+        from matbench.api import MODELS, TrimapMattingModel
+
+        @MODELS.register_module(name="ClosedForm")
+        class Mine(TrimapMattingModel):
+            pass
+    ''', "mb-clash")
+    proc = subprocess.run([sys.executable, "-m", "matbench.cli", "list", "models"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path), "COLUMNS": "200"}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 2 and all(w.startswith("matbench: warning: plugin ") for w in warnings), proc.stderr
+    broken = next(w for w in warnings if "mb_broken" in w)
+    clash = next(w for w in warnings if "mb_clash" in w)
+    assert "RuntimeError: bug in the plugin" in broken and "mb-broken" in broken
+    assert "'ClosedForm' is already registered by matbench" in clash and "mb-clash" in clash
+    assert "ClosedForm" in proc.stdout and "HalfRegistered" not in proc.stdout and "KNN" in proc.stdout
