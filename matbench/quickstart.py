@@ -7,6 +7,7 @@ from typing import Sequence
 from .evaluation.options import make_job
 from .evaluation.run import RESULTS_FILE, evaluate
 from .leaderboard import load_results, render, write
+from .report import write_report
 
 
 def demo_models() -> list[str]:
@@ -19,7 +20,9 @@ def demo_models() -> list[str]:
 
 
 def run_demo(work_dir: Path, models: Sequence[str] = ()) -> str:
-    """Evaluate each trimap-based method on the embedded dataset; returns the Markdown tables."""
+    """Evaluate each trimap-based method on the embedded dataset; returns the Markdown tables
+    (also written to ``work_dir/leaderboard.md``; the visual report of all runs goes to
+    ``work_dir/report.html``)."""
     models = list(models) or demo_models()
     paths = []
     for model in models:
@@ -29,4 +32,6 @@ def run_demo(work_dir: Path, models: Sequence[str] = ()) -> str:
         paths.append(Path(job.work_dir) / RESULTS_FILE)
     text = render(load_results(paths), "md")
     write(text, Path(work_dir) / "leaderboard.md")
-    return text + f"\nresults: {', '.join(str(p) for p in paths)}\ntables: {Path(work_dir) / 'leaderboard.md'}"
+    report = write_report([p.parent for p in paths], Path(work_dir) / "report.html")
+    return text + (f"\nresults: {', '.join(str(p) for p in paths)}\ntables: {Path(work_dir) / 'leaderboard.md'}"
+                   f"\nreport: {report}")
