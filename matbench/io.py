@@ -35,8 +35,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import struct
 import tempfile
 import warnings
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,8 +126,32 @@ def _open(path: str | os.PathLike) -> Image.Image:
     with _image_errors(Path(path)):
         tile = list(img.tile)  # the decoder's raw modes, forgotten by load()
         img.load()  # decode everything now: truncated files fail here, not later
+    if img.format == "PNG" and not img.info.get("interlace") and not np.asarray(img.crop(
+            (0, img.height - 1, img.width, img.height))).any():
+        _check_png_rows(Path(path))
     img._matbench_tile = tile  # type: ignore[attr-defined]
     return img
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _check_png_rows(path: Path) -> None:
+    """Refuse a PNG whose compressed data ends before its last row. Pillow fills the missing rows
+    with zeros without a word, so this is checked when the last row decoded as all zeros (as a
+    real matte's often is): by inflating the data again, counting, not keeping, the bytes."""
+    data = path.read_bytes()
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    row = 1 + (width * depth * _PNG_CHANNELS.get(colour, 4) + 7) // 8
+    inflate, pos, size = zlib.decompressobj(), 8, 0
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            size += len(inflate.decompress(data[pos + 8:pos + 8 + length]))
+        pos += 12 + length
+    if size < row * height:
+        raise InputError(path, f"PNG image data ends after {size // row} of {height} rows (the rest would "
+                               "read as zeros)")
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:

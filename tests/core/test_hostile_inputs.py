@@ -112,3 +112,23 @@ def test_predict_out_that_is_a_file_is_refused_before_inference(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "matbench.cli", "predict", str(photo), "--random-weights",
                            "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert_one_line_error(proc, str(out), "not a folder")
+
+
+def test_png_whose_data_ends_early_is_refused(tiny_aim500, tiny_predictions, tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    width, height = 52, 40                      # a complete zlib stream holding one row of 40
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00" + bytes([200]) * width)) + chunk(b"IEND", b""))
+    (tiny_predictions / "a01.png").write_bytes(png)
+    proc = run_eval(*_args(tiny_aim500, tiny_predictions, tmp_path / "w"))
+    assert_one_line_error(proc, "a01.png", "ends after 1 of 40 rows")
+    # a complete PNG whose last row is black still reads
+    from matbench.io import read_prediction
+
+    Image.fromarray(np.zeros((40, 52), np.uint8)).save(tmp_path / "black.png")
+    assert read_prediction(tmp_path / "black.png").sum() == 0
