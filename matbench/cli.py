@@ -27,16 +27,19 @@ def _check_format(fmt: str) -> None:
 
 
 @app.command("list")
-def list_plugins(kind: Optional[str] = typer.Argument(None, help="models, datasets, strategies, metrics or transforms")) -> None:
-    """Show every registered plugin with the package it came from."""
+def list_plugins(kind: Optional[str] = typer.Argument(
+        None, help="models, datasets, strategies, metrics, references, or training")) -> None:
+    """What you can choose from: models, datasets, strategies, metric variants, reference sources
+    (``matbench list training``: losses, training models and datasets, transforms)."""
     from rich.console import Console
     from rich.table import Table
 
     from .plugins import registered
 
-    table = Table("kind", "name", "package", "module")
+    table = Table("kind", "name", "what", "package")
     for info in registered(kind):
-        table.add_row(info.kind, info.name, info.package, info.module)
+        if kind is not None or info.kind != "training":
+            table.add_row(info.kind, info.name, info.what, info.package)
     Console().print(table)
 
 
@@ -47,8 +50,10 @@ def eval_command(
     dataset_option: List[str] = typer.Option([], "--dataset-option", help="KEY=VALUE for the dataset plugin"),
     predictions: Optional[Path] = typer.Option(None, help="folder of predicted alpha PNGs <name>.png"),
     model: Optional[str] = typer.Option(None, help="model plugin (a trimap-based method or a network)"),
+    model_option: List[str] = typer.Option([], "--model-option", help="KEY=VALUE for the model plugin"),
     config: Optional[Path] = typer.Option(None, help="mmengine config with model / strategy / load_from"),
-    checkpoint: Optional[Path] = typer.Option(None, help="network weights (.pth)"),
+    checkpoint: Optional[Path] = typer.Option(None, help="network weights (.pth, .safetensors; a folder or "
+                                                         ".onnx file for models that load their own)"),
     strategy: Optional[str] = typer.Option(None, help="inference strategy plugin for networks"),
     strategy_option: List[str] = typer.Option([], "--strategy-option", help="KEY=VALUE for the strategy"),
     random_weights: bool = typer.Option(False, help="smoke test a network without weights (marked in results)"),
@@ -64,6 +69,8 @@ def eval_command(
     launcher: str = typer.Option("none", help="none, or pytorch under torchrun"),
     restart: bool = typer.Option(False, help="discard finished images in the work dir and start over"),
     fmt: str = typer.Option("md", "--format", help="table format printed at the end"),
+    save_predictions: bool = typer.Option(True, help="keep a model's predictions in WORK/predictions/"),
+    report: bool = typer.Option(True, help="write WORK/report.html (matbench report) next to the results"),
 ) -> None:
     """Evaluate predictions or a model on a dataset; writes WORK/results.json and prints the table."""
     from .evaluation.options import make_job, resolve_device
@@ -78,7 +85,8 @@ def eval_command(
                    model=model, config=config, checkpoint=checkpoint, strategy=strategy,
                    strategy_options=strategy_option, random_weights=random_weights, variant=metric_variant,
                    work_dir=work_dir, label=label, workers=workers, metric_workers=metric_workers,
-                   launcher=launcher, restart=restart, amp=amp, channels_last=channels_last)
+                   launcher=launcher, restart=restart, amp=amp, channels_last=channels_last,
+                   save_predictions=save_predictions, report=report, model_options=model_option)
     results = evaluate(job)
     if results:
         typer.echo(render([results], fmt))
@@ -89,9 +97,13 @@ def eval_command(
 def predict_command(
     inputs: List[Path] = typer.Argument(..., help="images or folders of images"),
     out: Path = typer.Option(Path("predictions"), help="output folder: <stem>.png, 8-bit alpha of the input's size"),
-    model: Optional[str] = typer.Option(None, help="network plugin (default: the plugin that declares itself the default network)"),
+    model: Optional[str] = typer.Option(None, help="model plugin (default: the plugin that declares itself the default network)"),
+    model_option: List[str] = typer.Option([], "--model-option", help="KEY=VALUE for the model plugin"),
+    trimap: List[Path] = typer.Option([], "--trimap", help="trimap files or folders, matched to the images by "
+                                                          "name (trimap-based models)"),
     config: Optional[Path] = typer.Option(None, help="mmengine config with model / strategy / load_from"),
-    checkpoint: Optional[Path] = typer.Option(None, help="network weights (.pth)"),
+    checkpoint: Optional[Path] = typer.Option(None, help="network weights (.pth, .safetensors; a folder or "
+                                                         ".onnx file for models that load their own)"),
     strategy: Optional[str] = typer.Option(None, help="inference strategy (default: the network's default_strategy)"),
     strategy_option: List[str] = typer.Option([], "--strategy-option", help="KEY=VALUE for the strategy"),
     random_weights: bool = typer.Option(False, help="smoke test without weights"),
@@ -102,14 +114,16 @@ def predict_command(
     composite: Optional[str] = typer.Option(None, help="also write the photo composited on this colour"),
     save_trimap: bool = typer.Option(False, help="also write the global trimap <stem>_trimap.png"),
 ) -> None:
-    """Alpha mattes for photos with a network and an inference strategy."""
+    """Alpha mattes for photos: a network and its inference strategy, or a trimap-based model
+    given the photos' trimaps (--trimap)."""
     from .evaluation.options import make_predict_job, resolve_device
     from .predict import run_predict
 
     job = make_predict_job(inputs=inputs, out=out, model=model, config=config, checkpoint=checkpoint,
                            strategy=strategy, strategy_options=strategy_option, random_weights=random_weights,
                            device=resolve_device(device), amp=amp, channels_last=channels_last, cutout=cutout,
-                           composite=composite, save_trimap=save_trimap)
+                           composite=composite, save_trimap=save_trimap, trimaps=trimap,
+                           model_options=model_option)
     written = run_predict(job)
     typer.echo(f"wrote {len(written)} files to {out}")
 
@@ -157,6 +171,20 @@ def leaderboard_command(
         write(text, out)
 
 
+@app.command("report")
+def report_command(
+    work_dirs: List[Path] = typer.Argument(..., help="work dirs of finished matbench eval runs (one dataset)"),
+    out: Optional[Path] = typer.Option(None, help="the HTML page (default: WORK/report.html for one run, "
+                                                  "else report.html here); its pictures go to <stem>_files/"),
+    top: Optional[int] = typer.Option(None, help="the gallery shows only the N worst images (SAD of the first run)"),
+) -> None:
+    """A visual report: tables, plots and a gallery of photos, predictions and error maps."""
+    from .report import write_report
+
+    default = work_dirs[0] / "report.html" if len(work_dirs) == 1 else Path("report.html")
+    typer.echo(f"report: {write_report(work_dirs, out or default, top)}")
+
+
 @app.command("demo")
 def demo_command(
     work_dir: Path = typer.Option(Path("work_dirs/demo"), help="where the runs and tables go"),
@@ -193,13 +221,13 @@ def main() -> None:
     import signal
     import warnings
 
-    from .errors import FormatMismatchWarning
+    from .errors import MatbenchWarning
 
     show_warning = warnings.showwarning
 
     def one_line_warning(message, category, *args, **kwargs) -> None:
-        # the user's own files are at fault, not a line of matbench: no source location
-        if issubclass(category, FormatMismatchWarning):
+        # about the user's files or plugins, not a line of matbench: no source location
+        if issubclass(category, MatbenchWarning):
             typer.echo(f"matbench: warning: {message}", err=True)
         else:
             show_warning(message, category, *args, **kwargs)
@@ -215,6 +243,8 @@ def main() -> None:
         typer.echo(f"matbench: error: {exc}", err=True)
         sys.exit(2)
     except (Interrupted, KeyboardInterrupt) as exc:
+        # data-loader workers the same signal ended complain from destructors: noise by now
+        sys.unraisablehook = lambda unraisable: None
         typer.echo(INTERRUPTED_MESSAGE, err=True)
         sys.exit(128 + getattr(exc, "signum", signal.SIGINT))
     except (typer.Exit, typer.Abort) as exc:

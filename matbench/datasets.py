@@ -29,9 +29,10 @@ def first_names(names: Sequence[str], n: int = 3) -> str:
     return shown + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
-def files_by_stem(folder: Path, exts: Sequence[str], what: str) -> dict[str, Path]:
+def files_by_stem(folder: Union[str, os.PathLike], exts: Sequence[str], what: str) -> dict[str, Path]:
     """``{stem: path}`` of the non-hidden files in `folder` with one of `exts` (any case); two files
     with one stem are refused."""
+    folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, f"{what} folder not found")
     wanted = tuple(e.lower() for e in exts)
@@ -46,9 +47,10 @@ def files_by_stem(folder: Path, exts: Sequence[str], what: str) -> dict[str, Pat
     return found
 
 
-def match_by_stem(folders: dict[str, tuple[Path, Sequence[str]]]) -> dict[str, dict[str, Path]]:
+def match_by_stem(folders: dict[str, tuple[Union[str, os.PathLike], Sequence[str]]]) -> dict[str, dict[str, Path]]:
     """``{name: {role: path}}`` from ``{role: (folder, extensions)}``, the first role (the images)
     naming the samples: a file missing in another folder, or one without an image, is refused."""
+    folders = {role: (Path(folder), exts) for role, (folder, exts) in folders.items()}
     roles = list(folders)
     found = {role: files_by_stem(folder, exts, role) for role, (folder, exts) in folders.items()}
     images = found[roles[0]]

@@ -1,4 +1,5 @@
-"""``matbench predict``: alpha mattes (and on request cutouts, composites, trimaps) for photos."""
+"""``matbench predict``: alpha mattes (and on request cutouts, composites, trimaps) for photos,
+from a network, or from a trimap-based network or method given the photos' trimaps."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,9 +10,11 @@ import numpy as np
 import torch
 
 from .errors import InputError, MatbenchError
-from .evaluation.predictors import build_network, image_tensor, run_guarded
-from .io import read_rgb, write_png_atomic
-from .registry import STRATEGIES, build
+from .networks import (build_network, check_trimap_support, image_tensor, run_guarded, run_strategy, takes_trimap,
+                       trimap_tensor)
+from .io import check_same_size, read_rgb, read_trimap, to_uint8, write_png_atomic
+from .models import TrimapMattingModel
+from .registry import MODELS, STRATEGIES, build
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 NAMED_COLOURS = {"white": (255, 255, 255), "black": (0, 0, 0), "green": (0, 177, 64),
@@ -34,6 +37,8 @@ class PredictJob:
     cutout: bool = False
     composite: Optional[str] = None
     save_trimap: bool = False
+    #: trimap files or folders, matched to the images by stem (trimap-based models)
+    trimaps: Sequence[Path] = ()
 
 
 def collect_images(inputs: Sequence[Path]) -> list[Path]:
@@ -57,6 +62,28 @@ def collect_images(inputs: Sequence[Path]) -> list[Path]:
     return files
 
 
+def collect_trimaps(inputs: Sequence[Path], images: Sequence[Path]) -> dict[str, Path]:
+    """``{image stem: trimap file}`` from trimap files and folders named on the command line;
+    every image needs one."""
+    by_stem: dict[str, Path] = {}
+    for item in inputs:
+        if item.is_dir():
+            files = sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        elif item.is_file():
+            files = [item]
+        else:
+            raise InputError(item, "no such trimap file or folder")
+        for f in files:
+            if f.stem in by_stem:
+                raise InputError(f, f"two trimaps for '{f.stem}' (and {by_stem[f.stem]})")
+            by_stem[f.stem] = f
+    missing = [p for p in images if p.stem not in by_stem]
+    if missing:
+        raise InputError(missing[0], f"no trimap named '{missing[0].stem}' in --trimap "
+                                     f"({len(missing)} of {len(images)} images have none)")
+    return {p.stem: by_stem[p.stem] for p in images}
+
+
 def parse_colour(text: str) -> tuple[int, int, int]:
     """A colour name (white, black, green, blue, red, grey), '#RRGGBB' or 'R,G,B'."""
     text = text.strip().lower()
@@ -72,11 +99,6 @@ def parse_colour(text: str) -> tuple[int, int, int]:
     if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
         raise MatbenchError(f"cannot read colour '{text}' (a name: {', '.join(NAMED_COLOURS)}; '#RRGGBB'; or 'R,G,B')")
     return rgb  # type: ignore[return-value]
-
-
-def to_uint8(alpha: np.ndarray) -> np.ndarray:
-    """Round to 8 bits (the official saver truncates, which biases every value down by half a level)."""
-    return np.round(np.clip(alpha, 0, 1) * 255).astype(np.uint8)
 
 
 def output_paths(job: PredictJob, stem: str) -> dict[str, Path]:
@@ -122,7 +144,7 @@ def write_outputs(job: PredictJob, stem: str, rgb: np.ndarray, result: dict[str,
         write_png_atomic(paths["composite"], comp)
     if job.save_trimap:
         if "trimap" not in result:
-            raise MatbenchError(f"strategy '{job.strategy['type']}' makes no trimap to save")
+            raise MatbenchError(f"strategy '{job.strategy.get('type', job.model['type'])}' makes no trimap to save")
         write_png_atomic(paths["trimap"], result["trimap"].cpu().numpy().astype(np.uint8))
     return list(paths.values())
 
@@ -133,21 +155,55 @@ def run_predict(job: PredictJob) -> list[Path]:
 
     if job.composite:
         parse_colour(job.composite)                          # refuse a bad colour before any work
+    if job.out.exists() and not job.out.is_dir():
+        raise InputError(job.out, "--out is a file, not a folder")
     images = collect_images(job.inputs)
     check_no_overwrite(job, images)
-    strategy = build(STRATEGIES, job.strategy)
-    network = build_network(job.model, job.checkpoint, job.random_weights, strategy, job.channels_last)
-    network = network.to(job.device)
+    predict_one, uses_trimap = _predictor(job)
+    if uses_trimap and not job.trimaps:
+        raise MatbenchError(f"model '{job.model['type']}' is trimap-based: give the photos' trimaps with "
+                            "--trimap FILE|DIR (matched by name)")
+    if job.trimaps and not uses_trimap:
+        raise MatbenchError(f"model '{job.model['type']}' takes no trimap: leave out --trimap")
+    trimaps = collect_trimaps(job.trimaps, images) if uses_trimap else {}
+    made_by = f"strategy '{job.strategy['type']}'" if job.strategy else f"model '{job.model['type']}'"
     written: list[Path] = []
     with Progress(transient=True) as progress, torch.no_grad():
-        task = progress.add_task(f"{job.model['type']} / {job.strategy['type']}", total=len(images))
+        name = " / ".join(filter(None, (job.model["type"], job.strategy.get("type"))))
+        task = progress.add_task(name, total=len(images))
         for path in images:
             rgb = read_rgb(path)
-            image = image_tensor(rgb, job.device)
-            result = run_guarded(lambda: strategy.run(network, image), torch.device(job.device), job.amp, path)
+            trimap = None
+            if uses_trimap:
+                trimap = read_trimap(trimaps[path.stem])
+                check_same_size({path: rgb, trimaps[path.stem]: trimap})
+            result = predict_one(path, rgb, trimap)
             bad = int(result["alpha"].numel() - torch.isfinite(result["alpha"]).sum())
             if bad:  # the 8-bit conversion would write NaN as a plausible 0
-                raise InputError(path, f"strategy '{job.strategy['type']}' gave {bad} non-finite (NaN/inf) alpha values")
+                raise InputError(path, f"{made_by} gave {bad} non-finite (NaN/inf) alpha values")
             written += write_outputs(job, path.stem, rgb, result)
             progress.advance(task)
     return written
+
+
+def _predictor(job: PredictJob):
+    """``(predict_one(path, rgb, trimap) -> {"alpha": ...}, whether it takes trimaps)`` for the
+    job's model: a trimap-based method at native size, or a network through its strategy."""
+    model = build(MODELS, job.model) if not job.strategy else None
+    if isinstance(model, TrimapMattingModel):
+        def predict_method(path: Path, rgb: np.ndarray, trimap: np.ndarray) -> dict[str, torch.Tensor]:
+            alpha = np.asarray(model.predict(rgb, trimap), dtype=np.float64)
+            if alpha.shape != rgb.shape[:2]:
+                raise InputError(path, f"{job.model['type']} returned a {alpha.shape} alpha for a {rgb.shape[:2]} image")
+            return {"alpha": torch.from_numpy(alpha)}
+        return predict_method, True
+    strategy = build(STRATEGIES, job.strategy)
+    network = build_network(job.model, job.checkpoint, job.random_weights, strategy, job.channels_last)
+    network = network.to(job.device)
+    check_trimap_support(strategy, network, job.model["type"])
+
+    def predict_network(path: Path, rgb: np.ndarray, trimap: np.ndarray | None) -> dict[str, torch.Tensor]:
+        image = image_tensor(rgb, job.device)
+        tri = trimap_tensor(trimap, job.device) if trimap is not None else None
+        return run_guarded(lambda: run_strategy(strategy, network, image, tri), torch.device(job.device), job.amp, path)
+    return predict_network, takes_trimap(network)

@@ -41,8 +41,9 @@ def _labels(root, entries):
     return p
 
 
-def test_aim500_is_registered_under_both_names():
-    assert lookup(DATASETS, "AIM500") is lookup(DATASETS, "aim500")
+def test_each_dataset_has_one_registered_name():
+    assert lookup(DATASETS, "aim500").METAINFO["name"] == "aim500"
+    assert "AIM500" not in DATASETS.module_dict
     assert lookup(DATASETS, "folder").__name__ == "FolderDataset"
 
 
@@ -60,7 +61,7 @@ def test_aim500_lists_sorted_with_unknown_labels(aim_root):
 def test_aim500_labels_and_pipeline(aim_root):
     _labels(aim_root, {"a": {"type": "SO", "category": "toy"}, "b": {"type": "STM", "category": "animal"},
                        "c": {"type": "NS", "category": "plant"}, "extra": {"type": "SO", "category": "toy"}})
-    ds = build(DATASETS, dict(type="AIM500", data_root=str(aim_root)))
+    ds = build(DATASETS, dict(type="aim500", data_root=str(aim_root)))
     sample = ds[1]
     assert (sample["name"], sample["type"], sample["category"]) == ("b", "STM", "animal")
     assert sample["image"].shape == (12, 16, 3) and sample["image"].dtype == np.uint8

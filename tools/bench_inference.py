@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from matbench.deterministic_weights import fill_deterministic
-from matbench.evaluation.predictors import image_tensor
+from matbench.networks import image_tensor
 from matbench.registry import STRATEGIES, build
 from matbench_aim.models import AimNet
 from matbench_aim.testing import scene

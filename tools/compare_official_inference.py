@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from matbench.evaluation.predictors import image_tensor, load_strict
+from matbench.networks import image_tensor, load_strict
 from matbench.io import read_rgb
 from matbench.registry import STRATEGIES, build
 from matbench_aim.models import AimNet

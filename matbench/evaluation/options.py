@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import MatbenchError
 from ..models import TrimapMattingModel
-from ..registry import DATASETS, METRICS, MODELS, STRATEGIES, lookup
+from ..registry import METRICS, MODELS, STRATEGIES, lookup
 from .run import EvalJob
 
 DEFAULT_DATASET = "embedded"
@@ -120,24 +120,34 @@ def make_predict_job(*, inputs: Sequence[Path], out: Path, model: Optional[str],
                      checkpoint: Optional[Path], strategy: Optional[str], strategy_options: Sequence[str] = (),
                      random_weights: bool = False, device: str = "cpu", amp: Optional[str] = None,
                      channels_last: bool = False, cutout: bool = False, composite: Optional[str] = None,
-                     save_trimap: bool = False):
+                     save_trimap: bool = False, trimaps: Sequence[Path] = (), model_options: Sequence[str] = ()):
     """Resolve ``matbench predict``'s options into a PredictJob (defaults: the default network and
-    the strategy its class names, ``default_strategy``)."""
+    the strategy its class names, ``default_strategy``); a trimap-based method takes ``trimaps``
+    and no strategy."""
     from ..predict import PredictJob
-    from .predictors import AMP_DTYPES
+    from ..networks import AMP_DTYPES
 
     cfg = _load_config(config)
     model_cfg = {"type": model} if model else dict(cfg.get("model", {})) or {"type": default_network()}
+    model_cfg.update(parse_key_values(model_options))
     model_cls = lookup(MODELS, model_cfg["type"])
-    if isinstance(model_cls, type) and issubclass(model_cls, TrimapMattingModel):
-        raise MatbenchError(f"model '{model_cfg['type']}' is trimap-based: predict needs a network")
     if amp is not None and amp not in AMP_DTYPES:
         raise MatbenchError(f"unknown --amp '{amp}' (known: {', '.join(AMP_DTYPES)})")
-    strategy_cfg, ckpt = network_source(cfg, model_cfg, strategy, strategy_options, checkpoint,
-                                        random_weights, default_strategy=getattr(model_cls, "default_strategy", None))
+    if isinstance(model_cls, type) and issubclass(model_cls, TrimapMattingModel):
+        given = [name for name, value in (("--strategy", strategy), ("--strategy-option", strategy_options),
+                                          ("--checkpoint", checkpoint), ("--random-weights", random_weights),
+                                          ("--amp", amp), ("--channels-last", channels_last),
+                                          ("--save-trimap", save_trimap)) if value]
+        if given:
+            raise MatbenchError(f"model '{model_cfg['type']}' is trimap-based: it takes no {', '.join(given)}")
+        strategy_cfg, ckpt = {}, None
+    else:
+        strategy_cfg, ckpt = network_source(cfg, model_cfg, strategy, strategy_options, checkpoint, random_weights,
+                                            default_strategy=getattr(model_cls, "default_strategy", None))
     return PredictJob(inputs=list(inputs), out=out, model=model_cfg, strategy=strategy_cfg, checkpoint=ckpt,
                       random_weights=random_weights and not ckpt, device=device, amp=amp,
-                      channels_last=channels_last, cutout=cutout, composite=composite, save_trimap=save_trimap)
+                      channels_last=channels_last, cutout=cutout, composite=composite, save_trimap=save_trimap,
+                      trimaps=list(trimaps))
 
 
 def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_options: Sequence[str] = (),
@@ -146,7 +156,8 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
              strategy_options: Sequence[str] = (), random_weights: bool = False, variant: Optional[str] = None,
              work_dir: Optional[Path] = None, label: Optional[str] = None, workers: int = 2,
              metric_workers: int = 2, launcher: str = "none", restart: bool = False,
-             amp: Optional[str] = None, channels_last: bool = False) -> EvalJob:
+             amp: Optional[str] = None, channels_last: bool = False, save_predictions: bool = True,
+             report: bool = False, model_options: Sequence[str] = ()) -> EvalJob:
     """Resolve what to evaluate: a predictions folder, a trimap-based method or a network."""
     from ..dist import LAUNCHERS
 
@@ -167,9 +178,17 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
         model_cfg = {"type": model}
     elif not model_cfg and predictions is None and (strategy or checkpoint):
         model_cfg = {"type": default_network()}
+    if model_cfg:
+        model_cfg.update(parse_key_values(model_options))
     if predictions is not None:
         if model_cfg and model:
             raise MatbenchError("give either --predictions or --model, not both")
+        given = [name for name, value in (("--strategy", strategy), ("--strategy-option", strategy_options),
+                                          ("--checkpoint", checkpoint), ("--random-weights", random_weights),
+                                          ("--amp", amp), ("--channels-last", channels_last),
+                                          ("--model-option", model_options)) if value]
+        if given:
+            raise MatbenchError(f"{', '.join(given)}: only for a model; --predictions are scored as they are")
         predictor = {"type": "PredictionFolder", "root": str(predictions)}
         default_label = f"predictions: {predictions.name}"
     elif model_cfg:
@@ -181,8 +200,8 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
             predictor = {"type": "TrimapPredictor", "model": model_cfg}
             default_label = model_cfg["type"]
         else:
-            strategy_cfg, ckpt = network_source(cfg, model_cfg, strategy, strategy_options,
-                                                checkpoint, random_weights)
+            strategy_cfg, ckpt = network_source(cfg, model_cfg, strategy, strategy_options, checkpoint,
+                                                random_weights, getattr(model_cls, "default_strategy", None))
             predictor = {"type": "StrategyPredictor", "model": model_cfg, "strategy": strategy_cfg,
                          "checkpoint": ckpt, "random_weights": random_weights and not ckpt,
                          "amp": amp, "channels_last": channels_last}
@@ -196,4 +215,5 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
         work_dir = Path("work_dirs") / "eval" / f"{_slug(dataset_name)}_{_slug(label)}_{variant}"
     return EvalJob(dataset=dataset_cfg, predictor=predictor, work_dir=work_dir, variant=variant, label=label,
                    num_workers=workers, metric_workers=metric_workers, launcher=launcher, restart=restart,
+                   save_predictions=save_predictions, report=report,
                    extra_meta={"variant_chosen_by": variant_origin})

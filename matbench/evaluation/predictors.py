@@ -7,16 +7,17 @@ each sample, so one Runner test loop and one Evaluator serve them all.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from mmengine.model import BaseModel
 
-from ..deterministic_weights import fill_deterministic
 from ..errors import InputError, MatbenchError
-from ..io import warn_misnamed
+from ..io import to_uint8, warn_misnamed, write_png_atomic
 from ..models import TrimapMattingModel
+from ..networks import (AMP_DTYPES, build_network, check_trimap_support, image_tensor, run_guarded,
+                        takes_trimap, trimap_tensor)
 from ..registry import MODELS, STRATEGIES, build
 
 
@@ -66,9 +67,15 @@ class Predictor(BaseModel):
             sample.pop("image", None)
         return samples
 
+    #: where the evaluation keeps the predictions it scores (8-bit PNGs), or None
+    save_dir: Path | None = None
+
     def attach(self, sample: dict) -> None:
-        """Add the prediction (``pred_alpha``, or a ``pred_path`` to read it from) to `sample`."""
+        """Add the prediction (``pred_alpha``, or a ``pred_path`` to read it from) to `sample`,
+        and keep it as ``save_dir/<name>.png`` when asked."""
         sample["pred_alpha"] = self._checked(self.predict(sample), sample)
+        if self.save_dir is not None:
+            write_png_atomic(self.save_dir / f"{sample['name']}.png", to_uint8(sample["pred_alpha"]))
 
     def _checked(self, pred: Any, sample: dict) -> np.ndarray:
         if isinstance(pred, torch.Tensor):
@@ -150,113 +157,14 @@ class TrimapPredictor(Predictor):
         return "trimap"
 
 
-def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors of a checkpoint, loaded safely (``weights_only=True``).
-
-    Accepts a plain state dict and ``{'state_dict': ...}`` (the official AIM files and
-    mmengine's; mmengine's other entries — message hub, optimizer — are plain data too).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "checkpoint not found")
-    if path.stat().st_size == 0:
-        raise InputError(path, "empty checkpoint (0 bytes)")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling errors have many types
-        raise InputError(path, f"cannot load checkpoint safely: {first_line(exc)}") from None
-    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise InputError(path, "not a state dict (expected tensors, or {'state_dict': tensors})")
-    if not state:
-        raise InputError(path, "checkpoint holds no tensors (an empty state dict)")
-    return state
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message, or its type name when the message is empty."""
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-#: where training wrappers keep the network: matbench's training models, DataParallel / DDP
-WRAPPER_PREFIXES = ("network.", "module.network.", "module.")
-
-
-def unwrap_state(state: dict[str, torch.Tensor], own: dict) -> dict[str, torch.Tensor]:
-    """The network's part of a checkpoint written by a training wrapper (an mmengine
-    checkpoint of a matbench training model holds ``network.*`` and preprocessor tensors)."""
-    if any(k in state for k in own):
-        return state
-    for prefix in WRAPPER_PREFIXES:
-        inner = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        if inner and any(k in inner for k in own):
-            return inner
-    return state
-
-
-def load_strict(network: torch.nn.Module, path: str | Path) -> None:
-    """Load a checkpoint into `network` strictly, naming the first mismatched keys."""
-    own = network.state_dict()
-    state = unwrap_state(load_state_dict(path), own)
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
-              for k in own if k in state and state[k].shape != own[k].shape]
-    problems = [f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
-                for label, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", shapes))
-                if keys]
-    if problems:
-        raise InputError(path, "checkpoint does not fit the model (" + "; ".join(problems) + ")")
-    network.load_state_dict(state, strict=True)
-
-
-AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def image_tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
-    """uint8 H x W x 3 RGB -> 1 x 3 x H x W float64 in [0, 1] on ``device`` (the strategies' input)."""
-    image = torch.tensor(rgb, dtype=torch.uint8, device=device)        # a copy: inputs may be read-only
-    return image.permute(2, 0, 1)[None].double().div_(255)
-
-
-def run_guarded(call: Callable[[], Any], device: torch.device, amp: str | None, where: Any) -> Any:
-    """``call()`` under autocast when ``amp`` is set; a strategy's error (e.g. an image too small
-    for it) becomes a one-line error naming the file ``where``."""
-    with torch.autocast(device.type, dtype=AMP_DTYPES.get(amp), enabled=amp is not None):
-        try:
-            return call()
-        except InputError:
-            raise
-        except MatbenchError as exc:
-            raise InputError(where, str(exc)) from None
-
-
-def build_network(model: dict, checkpoint: str | None, random_weights: bool, strategy: Any,
-                  channels_last: bool = False) -> torch.nn.Module:
-    """The network of ``model``, checked against ``strategy``, with its weights, in eval mode."""
-    network = build(MODELS, model)
-    check = getattr(strategy, "check_model", None)
-    if check is not None:
-        check(network)
-    if checkpoint:
-        load_strict(network, checkpoint)
-    elif random_weights:
-        fill_deterministic(network)          # the same "random" network on every machine
-    else:
-        raise MatbenchError(f"model '{model['type']}' needs --checkpoint (or --random-weights for "
-                            "a smoke test; its results are marked as such)")
-    if channels_last:
-        network = network.to(memory_format=torch.channels_last)
-    return network.eval()
-
-
 @MODELS.register_module()
 class StrategyPredictor(Predictor):
     """A network (``MODELS``) applied to full-size images by an inference strategy (``STRATEGIES``).
 
     The strategy is called as ``strategy(network, image)`` with ``image`` a float64 1x3xHxW
-    tensor in [0, 1] on the network's device, and returns the alpha as an HxW tensor. ``amp``
+    tensor in [0, 1] on the network's device, and returns the alpha as an HxW tensor; a
+    trimap-based network (``inputs = ("image", "trimap")``) also gets the sample's trimap, as
+    ``strategy(network, image, trimap=...)`` (the contract: :class:`matbench.api.Strategy`). ``amp``
     ('fp16' or 'bf16') runs the network under autocast; ``channels_last`` changes its memory layout.
     """
 
@@ -270,12 +178,16 @@ class StrategyPredictor(Predictor):
         self.network = build_network(model, checkpoint, random_weights, self.strategy, channels_last)
         self.checkpoint, self.random_weights = checkpoint, random_weights
         self.amp, self.channels_last = amp, channels_last
+        check_trimap_support(self.strategy, self.network, model["type"])
+        #: a trimap-based network's predictions depend on the dataset's trimaps, as a method's do
+        self.uses_trimap = takes_trimap(self.network)
 
     @torch.no_grad()
     def predict(self, sample: dict) -> torch.Tensor:
         device = next(self.network.parameters()).device
         image = image_tensor(sample["image"], device)
-        return run_guarded(lambda: self.strategy(self.network, image), device, self.amp,
+        extra = {"trimap": trimap_tensor(sample["trimap"], device)} if self.uses_trimap else {}
+        return run_guarded(lambda: self.strategy(self.network, image, **extra), device, self.amp,
                            sample.get("image_path", sample["name"]))
 
     def test_label(self) -> str:

@@ -20,14 +20,17 @@ from torch.utils.data import Dataset
 
 from .. import __version__
 from ..dist import barrier, init_processes
-from ..errors import MatbenchError
+from ..errors import InputError, MatbenchError
 from ..registry import DATASETS, METRICS, MODELS, build, lookup
 from .journal import (Journal, check_same_run, digest, file_sha256, file_stamp, prepare_work_dir,
-                      write_json_atomic)
+                      work_dir_lock, write_json_atomic, write_problem)
 from .predictors import PredictionFolder, Predictor
 from .progress import RichProgressHook
 
 RESULTS_FILE = "results.json"
+#: where a model's predictions are kept, relative to the work dir (``meta.predictions``)
+PREDICTIONS_DIR = "predictions"
+REPORT_FILE = "report.html"
 
 
 class _Pending(Dataset):
@@ -77,6 +80,10 @@ class EvalJob:
     metric_workers: int = 2
     launcher: str = "none"
     restart: bool = False
+    #: keep a model's predictions as WORK/predictions/<name>.png (8-bit), for reports and re-scoring
+    save_predictions: bool = True
+    #: write WORK/report.html next to results.json (the CLI asks for it unless --no-report)
+    report: bool = False
     extra_meta: dict = field(default_factory=dict)
 
 
@@ -157,73 +164,91 @@ def evaluate(job: EvalJob) -> dict:
     metric_cls = lookup(METRICS, job.variant)
     predictor: Predictor = build(MODELS, job.predictor)
     work_dir = prepare_work_dir(job.work_dir)
-    dataset_cfg = dict(job.dataset)
-    dataset_cfg.setdefault("pipeline", [dict(type="LoadMattingSample")] if predictor.needs_image else [])
-    if dataset_metainfo(dataset_cfg["type"]).get("trimap_rule"):
-        dataset_cfg.setdefault("trimap_cache", str(work_dir / "trimaps"))
-    dataset = build(DATASETS, dataset_cfg)
-    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    names = [info["name"] for info in infos]
-    if isinstance(predictor, PredictionFolder):
-        predictor.check_names(names)
-    groups = list(getattr(dataset, "groups", []))
-    metric_cls.check_dataset(infos, dataset_cfg["type"])
-    journal = Journal(work_dir, rank=get_rank())
-    identity = run_identity(job, predictor, metric_cls)
-    run_digest = digest(identity)
-    inputs = {info["name"]: {"run": run_digest, "files": input_files(info, predictor)} for info in infos}
-    if get_rank() == 0:
-        if job.restart:
-            journal.clear()
-            (work_dir / RESULTS_FILE).unlink(missing_ok=True)
-        signature = {"variant": job.variant, "dataset": _resolved(job.dataset), "source": predictor.describe()}
-        check_same_run(work_dir, signature, journal.has_rows() or (work_dir / RESULTS_FILE).exists())
-    barrier()
-    plan = journal.plan(names, inputs, run_digest)
-    barrier()                  # every process has read the journal before any appends to it
-    if plan.pending and get_rank() == 0:
-        # results.json exists only while it is complete and current
-        (work_dir / RESULTS_FILE).unlink(missing_ok=True)
-    if (plan.reused or plan.recomputed) and get_rank() == 0:
-        print(f"matbench: {work_dir}: {plan.describe(len(names))}", file=sys.stderr)
-
-    meta = {
-        "matbench_version": __version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "variant": job.variant,
-        "label": job.label,
-        "dataset": {"type": dataset_cfg["type"], "name": dataset.metainfo.get("name", dataset_cfg["type"]),
-                    "title": dataset.metainfo.get("title", ""),
-                    "data_root": str(dataset_cfg.get("data_root", "")), "num_images": len(names),
-                    "config": job.dataset, "trimaps": _trimap_record(dataset)},
-        "groups": groups,
-        "source": predictor.describe(),
-        "test": _test_label(predictor, dataset),
-        "command": sys.argv,
-        "work_dir": str(work_dir.resolve()),
-        "resumed_images": len(plan.reused),
-        "resume": {"reused": len(plan.reused), "recomputed": plan.recomputed},
-        "identity": identity,
-        "versions": _versions(),
-        **job.extra_meta,
-    }
-    results: dict = {}
-
-    def write_results(rows: list[dict], summary: dict) -> None:
-        results.update(meta=meta, per_image=rows, summary=summary)
-        write_json_atomic(work_dir / RESULTS_FILE, results)
-
-    metric = metric_cls(workers=job.metric_workers)
-    metric.previous_rows = plan.reused
-    metric.groups = groups
-    metric.on_row = lambda row: journal.append(row, inputs[row["name"]])
-    metric.on_done = write_results
-    if not plan.pending:
+    with work_dir_lock(work_dir, hold=get_rank() == 0):
+        dataset_cfg = dict(job.dataset)
+        dataset_cfg.setdefault("pipeline", [dict(type="LoadMattingSample")] if predictor.needs_image else [])
+        if dataset_metainfo(dataset_cfg["type"]).get("trimap_rule"):
+            dataset_cfg.setdefault("trimap_cache", str(work_dir / "trimaps"))
+        dataset = build(DATASETS, dataset_cfg)
+        infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        names = [info["name"] for info in infos]
+        if isinstance(predictor, PredictionFolder):
+            predictor.check_names(names)
+        groups = list(getattr(dataset, "groups", []))
+        if job.save_predictions and not isinstance(predictor, PredictionFolder):
+            predictor.save_dir = work_dir / PREDICTIONS_DIR
+        metric_cls.check_dataset(infos, dataset_cfg["type"])
+        journal = Journal(work_dir, rank=get_rank())
+        identity = run_identity(job, predictor, metric_cls)
+        run_digest = digest(identity)
+        inputs = {info["name"]: {"run": run_digest, "files": input_files(info, predictor)} for info in infos}
         if get_rank() == 0:
-            metric.compute_metrics([])
+            if job.restart:
+                journal.clear()
+                (work_dir / RESULTS_FILE).unlink(missing_ok=True)
+            signature = {"variant": job.variant, "dataset": _resolved(job.dataset), "source": predictor.describe()}
+            check_same_run(work_dir, signature, journal.has_rows() or (work_dir / RESULTS_FILE).exists())
+        barrier()
+        plan = journal.plan(names, inputs, run_digest)
+        barrier()                  # every process has read the journal before any appends to it
+        if plan.pending and get_rank() == 0:
+            # results.json exists only while it is complete and current
+            (work_dir / RESULTS_FILE).unlink(missing_ok=True)
+        if (plan.reused or plan.recomputed or plan.unreadable) and get_rank() == 0:
+            print(f"matbench: {work_dir}: {plan.describe(len(names))}", file=sys.stderr)
+
+        meta = {
+            "matbench_version": __version__,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "variant": job.variant,
+            "label": job.label,
+            "dataset": {"type": dataset_cfg["type"], "name": dataset.metainfo.get("name", dataset_cfg["type"]),
+                        "title": dataset.metainfo.get("title", ""),
+                        "data_root": str(dataset_cfg.get("data_root", "")), "num_images": len(names),
+                        "config": job.dataset, "trimaps": _trimap_record(dataset)},
+            "groups": groups,
+            "source": predictor.describe(),
+            "test": _test_label(predictor, dataset),
+            "command": sys.argv,
+            "work_dir": str(work_dir.resolve()),
+            "predictions": (str(predictor.root.resolve()) if isinstance(predictor, PredictionFolder)
+                            else PREDICTIONS_DIR if predictor.save_dir is not None else None),
+            "resumed_images": len(plan.reused),
+            "resume": {"reused": len(plan.reused), "recomputed": plan.recomputed},
+            "identity": identity,
+            "versions": _versions(),
+            **job.extra_meta,
+        }
+        results: dict = {}
+
+        def write_results(rows: list[dict], summary: dict) -> None:
+            results.update(meta=meta, per_image=rows, summary=summary)
+            write_json_atomic(work_dir / RESULTS_FILE, results)
+            if job.report:
+                _write_report(work_dir)
+
+        metric = metric_cls(workers=job.metric_workers)
+        metric.previous_rows = plan.reused
+        metric.groups = groups
+        metric.on_row = lambda row: journal.append(row, inputs[row["name"]])
+        metric.on_done = write_results
+        if not plan.pending:
+            if get_rank() == 0:
+                metric.compute_metrics([])
+            return results
+        with _disk_errors(work_dir):
+            _run(job, predictor, _Pending(dataset, plan.pending), metric, len(plan.reused))
         return results
-    _run(job, predictor, _Pending(dataset, plan.pending), metric, len(plan.reused))
-    return results
+
+
+def _write_report(work_dir: Path) -> None:
+    """The run's visual report next to its results; a failure costs the report, not the results."""
+    from ..report import write_report
+
+    try:
+        write_report([work_dir], work_dir / REPORT_FILE)
+    except MatbenchError as exc:
+        print(f"matbench: warning: no report written: {exc}", file=sys.stderr)
 
 
 def _run(job: EvalJob, predictor: Predictor, dataset: Dataset, metric: Any, already_done: int) -> None:
@@ -259,3 +284,20 @@ def _run(job: EvalJob, predictor: Predictor, dataset: Dataset, metric: Any, alre
         runner.test()
     finally:
         metric.close()
+
+
+def _disk_errors(work_dir: Path) -> Any:
+    """A context in which a full or read-only disk (mmengine writing its logs, say) is one line."""
+    import contextlib
+    import errno
+
+    @contextlib.contextmanager
+    def guard():
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES):
+                raise
+            raise InputError(exc.filename or work_dir, write_problem(exc)) from None
+
+    return guard()

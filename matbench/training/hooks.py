@@ -4,7 +4,7 @@ from __future__ import annotations
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from ..evaluation.predictors import load_strict
+from ..networks import load_strict
 from ..registry import HOOKS
 
 

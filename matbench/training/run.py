@@ -124,7 +124,7 @@ def _load_safely(path: Path) -> Any:
 
     import torch
 
-    from ..evaluation.predictors import first_line
+    from ..networks import first_line
 
     zipped = zipfile.is_zipfile(path)           # False for a cut file: its directory is at the end
     try:

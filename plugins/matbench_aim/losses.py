@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from matbench.registry import MODELS
+from matbench.api import MODELS
 
 __all__ = [
     "STAGES", "EPS", "trimap_classes", "global_ce_loss", "alpha_loss", "alpha_loss_whole",

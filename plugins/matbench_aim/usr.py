@@ -33,10 +33,7 @@ from typing import Callable, Mapping, Optional, Union
 import cv2
 import numpy as np
 
-from matbench.datasets import files_by_stem, load_labels
-from matbench.errors import InputError
-from matbench.groups import group_spec
-from matbench.io import read_alpha8, write_png_atomic
+from matbench.api import files_by_stem, group_spec, InputError, load_labels, read_alpha8, write_png_atomic
 
 from .labels import TYPE_GROUP, TYPES
 

@@ -15,9 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from matbench.errors import MatbenchError
-from matbench.models import TrimapMattingModel
-from matbench.registry import MODELS
+from matbench.api import MODELS, MatbenchError, TrimapMattingModel
 
 
 class PymattingModel(TrimapMattingModel):

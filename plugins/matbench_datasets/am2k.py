@@ -8,9 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Union
 
-from matbench.datasets import MattingDataset
-from matbench.errors import InputError
-from matbench.registry import DATASETS
+from matbench.api import DATASETS, InputError, MattingDataset
 
 #: where the validation split may sit under --data-root: the unpacked ``AM-2k/`` (official), or
 #: the split folder itself

@@ -19,10 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Union
 
-from matbench.datasets import MattingDataset, first_names
-from matbench.errors import InputError, MatbenchError
-from matbench.io import read_json
-from matbench.registry import DATASETS
+from matbench.api import DATASETS, first_names, InputError, MatbenchError, MattingDataset, read_json
 
 LIST_FILE = "test_list.json"
 MERGED_DIRS = dict(image_dir="merged", alpha_dir="alpha_copy", trimap_dir="trimaps")

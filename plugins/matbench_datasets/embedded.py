@@ -30,8 +30,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from matbench.errors import MatbenchError
-from matbench.registry import DATASETS
+from matbench.api import DATASETS, MatbenchError
 from matbench_aim.datasets.aim500 import AIM500
 
 VERSION = 1

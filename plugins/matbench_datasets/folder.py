@@ -4,8 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional, Sequence, Union
 
-from matbench.datasets import MattingDataset
-from matbench.registry import DATASETS
+from matbench.api import DATASETS, MattingDataset
 
 
 @DATASETS.register_module(name="folder")

@@ -9,9 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, Union
 
-from matbench.datasets import MattingDataset
-from matbench.errors import InputError
-from matbench.registry import DATASETS
+from matbench.api import DATASETS, InputError, MattingDataset
 
 PAPER = "Li et al., Privacy-Preserving Portrait Matting, ACM MM 2021"
 

@@ -22,10 +22,8 @@ import os
 from pathlib import Path
 from typing import Any, Union
 
-from matbench.datasets import MattingDataset, match_by_stem
-from matbench.errors import InputError, MatbenchError
-from matbench.io import image_size, write_png_atomic
-from matbench.registry import DATASETS
+from matbench.api import (DATASETS, image_size, InputError, MatbenchError, match_by_stem, MattingDataset,
+                         write_png_atomic)
 
 RGB_MATTES = ("luma", "strict")
 #: the cache folder (under ``trimap_cache``) of the greyscale copies of colour mattes

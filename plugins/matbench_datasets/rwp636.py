@@ -12,9 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Union
 
-from matbench.datasets import MattingDataset, match_by_stem
-from matbench.errors import InputError
-from matbench.registry import DATASETS
+from matbench.api import DATASETS, InputError, match_by_stem, MattingDataset
 
 DETAIL_SUFFIX = "_cloud_trimap.jpg"
 

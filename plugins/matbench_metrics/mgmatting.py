@@ -15,10 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from matbench.errors import InputError
-from matbench.evaluation.metric import ImageMetric
-from matbench.io import size_text
-from matbench.registry import METRICS
+from matbench.api import METRICS, ImageMetric, InputError, size_text
 
 __all__ = ["MGMattingMetric", "error_map", "mgmatting_metrics", "mse", "read_detail", "sad"]
 

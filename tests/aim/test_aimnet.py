@@ -8,7 +8,7 @@ import torch
 
 from matbench.deterministic_weights import fill_deterministic
 from matbench.errors import InputError, MatbenchError
-from matbench.evaluation.predictors import image_tensor, load_strict
+from matbench.networks import image_tensor, load_strict
 from matbench.registry import STRATEGIES, build
 from matbench_aim.models import AimNet
 from matbench_aim.testing import FORWARD_SIZE, PHOTO_SIZE, scene

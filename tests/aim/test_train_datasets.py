@@ -130,7 +130,7 @@ def check_sample(s: dict, size: int, stage2: bool) -> None:
 
 # --------------------------------------------------------------------------- structure
 def test_duts_sample_structure_and_registry(duts):
-    ds = build(DATASETS, dict(type="DUTS", data_root=str(duts)))
+    ds = build(DATASETS, dict(type="duts", data_root=str(duts)))
     assert isinstance(ds, DUTSDataset) and len(ds) == 3
     assert isinstance(build(DATASETS, dict(type="duts", data_root=str(duts))), DUTSDataset)
     s = ds[0]

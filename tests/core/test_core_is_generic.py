@@ -35,3 +35,19 @@ def test_core_names_no_group_model_or_strategy_parameter():
              for n, line in enumerate(path.read_text().splitlines(), 1)
              for m in [pattern.search(line)] if m]
     assert found == []
+
+
+def test_first_party_plugins_import_only_the_public_api():
+    import ast
+
+    plugins = CORE.parent / "plugins"
+    private = []
+    for path in sorted(plugins.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "matbench":
+                if node.module != "matbench.api":
+                    private.append(f"{path.relative_to(plugins)}: from {node.module}")
+            elif isinstance(node, ast.Import):
+                private += [f"{path.relative_to(plugins)}: import {a.name}" for a in node.names
+                            if a.name.split(".")[0] == "matbench"]
+    assert private == []

@@ -7,7 +7,7 @@ from torch import nn
 
 from matbench.errors import InputError, MatbenchError
 from matbench.evaluation.options import make_job
-from matbench.evaluation.predictors import load_state_dict, load_strict
+from matbench.networks import load_state_dict, load_strict
 from matbench.evaluation.run import evaluate
 from matbench.registry import MODELS, STRATEGIES
 

@@ -47,7 +47,7 @@ def _empty_checkpoint(path, kind):
 
 @pytest.mark.parametrize("kind", ["zero bytes", "empty dict", "empty state_dict"])
 def test_empty_checkpoint_is_named(tmp_path, kind):
-    from matbench.evaluation.predictors import load_state_dict
+    from matbench.networks import load_state_dict
 
     path = _empty_checkpoint(tmp_path / "weights.pth", kind)
     with pytest.raises(InputError, match=r"weights\.pth: (empty checkpoint|checkpoint holds no tensors)") as exc:

@@ -7,13 +7,12 @@ import os
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from matbench.datasets import MattingDataset
-from matbench.registry import DATASETS
+from matbench.api import DATASETS, MattingDataset
 
 from ..labels import AIM500_GROUPS, LABELS_FILE
 
 
-@DATASETS.register_module(name=["AIM500", "aim500"])
+@DATASETS.register_module(name="aim500")
 class AIM500(MattingDataset):
     """AIM-500 under ``data_root``; types/categories from ``aim_category_type.json`` when present
     (otherwise "unknown"). Pass ``labels_file`` to use another file (then it must exist)."""

@@ -18,10 +18,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from matbench.datasets import files_by_stem, first_names
-from matbench.errors import InputError, MatbenchError
-from matbench.io import read_json
-from matbench.registry import DATASETS
+from matbench.api import DATASETS, files_by_stem, first_names, InputError, MatbenchError, read_json
 
 from ..labels import TYPES
 from .seeding import AimTrainDataset

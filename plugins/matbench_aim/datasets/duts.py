@@ -8,9 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence, Union
 
-from matbench.datasets import files_by_stem
-from matbench.errors import InputError, MatbenchError
-from matbench.registry import DATASETS
+from matbench.api import DATASETS, files_by_stem, InputError, MatbenchError
 
 from .seeding import AimTrainDataset
 
@@ -24,7 +22,7 @@ DUTS_PIPELINE = (
 )
 
 
-@DATASETS.register_module(name=["DUTS", "duts"])
+@DATASETS.register_module(name="duts")
 class DUTSDataset(AimTrainDataset):
     """DUTS-TR images and masks under ``data_root``, sorted by name.
 

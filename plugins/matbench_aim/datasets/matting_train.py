@@ -13,9 +13,7 @@ from typing import Any, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
-from matbench.datasets import files_by_stem, first_names
-from matbench.errors import InputError, MatbenchError
-from matbench.registry import DATASETS, build
+from matbench.api import DATASETS, build, files_by_stem, first_names, InputError, MatbenchError
 
 from ..labels import TYPES
 from .seeding import AimTrainDataset

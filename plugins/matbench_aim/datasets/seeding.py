@@ -20,8 +20,7 @@ import numpy as np
 import torch
 from mmengine.dataset import BaseDataset, DefaultSampler, InfiniteSampler
 
-from matbench.errors import MatbenchError
-from matbench.registry import DATA_SAMPLERS, TRANSFORMS, build
+from matbench.api import DATA_SAMPLERS, TRANSFORMS, build, MatbenchError
 
 import matbench_aim.transforms  # noqa: F401  (registers the training transforms)
 

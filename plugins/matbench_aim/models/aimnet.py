@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from matbench.registry import MODELS
+from matbench.api import MODELS
 
 from .resnet_mp import ResNet34MP
 

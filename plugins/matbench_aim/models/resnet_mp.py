@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from matbench.registry import MODELS
+from matbench.api import MODELS
 
 
 class BasicBlock(nn.Module):

@@ -7,7 +7,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from matbench.errors import MatbenchError
+from matbench.api import MatbenchError
 
 
 def output_names(network: nn.Module) -> tuple[str, ...]:
@@ -16,9 +16,10 @@ def output_names(network: nn.Module) -> tuple[str, ...]:
     return tuple(getattr(network, "output_names", ("alpha",)))
 
 
-def run_network(network: nn.Module, image: torch.Tensor) -> dict[str, torch.Tensor]:
+def run_network(network: nn.Module, image: torch.Tensor, trimap: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """``image``: N x 3 x H x W RGB in [0, 1] (float64 from the resampling), H and W fitting the
     network. Returns its outputs by name, as float64 (they may come from an autocast region).
+    ``trimap`` (N x 1 x H x W in [0, 1], for a trimap-based network) is its second argument.
 
     The input is rounded as the official code rounds it (``float32(x * 255) / 255``), so both
     feed the network the same numbers; outputs are widened so full-size resizing and fusion run
@@ -28,7 +29,7 @@ def run_network(network: nn.Module, image: torch.Tensor) -> dict[str, torch.Tens
     x = normalize(x) if normalize is not None else x
     if next(network.parameters()).is_contiguous(memory_format=torch.channels_last):
         x = x.contiguous(memory_format=torch.channels_last)
-    out = network(x)
+    out = network(x) if trimap is None else network(x, trimap.to(x.dtype))
     outputs = (out,) if isinstance(out, torch.Tensor) else tuple(out)
     named = {name: o.double() for name, o in zip(output_names(network), outputs)}
     check_finite(named, type(network).__name__)
@@ -48,7 +49,8 @@ def check_finite(outputs: dict[str, torch.Tensor], network_name: str) -> None:
 class Strategy:
     """Base of the strategies: ``strategy(network, image)`` returns the H x W alpha (float64) of
     a 1 x 3 x H x W RGB image in [0, 1] (float64: 8-bit values / 255); ``run`` also returns the full-size global trimap
-    (uint8 0/128/255) when the strategy makes one."""
+    (uint8 0/128/255) when the strategy makes one. ``trimap=`` (1 x 1 x H x W in [0, 1]) is
+    given for trimap-based networks and follows the image through padding and resizing."""
 
     #: each inner tuple: one of these outputs must exist
     needs: tuple[tuple[str, ...], ...] = (("fusion", "alpha"),)
@@ -66,7 +68,8 @@ class Strategy:
     def pick(outputs: dict[str, torch.Tensor], options: Iterable[str]) -> torch.Tensor:
         return next(outputs[o] for o in options if o in outputs)
 
-    def run(self, network: nn.Module, image: torch.Tensor) -> dict[str, torch.Tensor]:
+    def run(self, network: nn.Module, image: torch.Tensor,
+            trimap: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
     def label(self) -> str:
@@ -77,8 +80,8 @@ class Strategy:
         shown = [str(Fraction(getattr(self, k)).limit_denominator(64)) for k in ratios]
         return f"{type(self).__name__} ({'&'.join(shown)})" if shown else type(self).__name__
 
-    def __call__(self, network: nn.Module, image: torch.Tensor) -> torch.Tensor:
-        return self.run(network, image)["alpha"]
+    def __call__(self, network: nn.Module, image: torch.Tensor, trimap: torch.Tensor | None = None) -> torch.Tensor:
+        return self.run(network, image, trimap)["alpha"]
 
 
 def check_size(size: tuple[int, int], image: torch.Tensor, what: str) -> None:

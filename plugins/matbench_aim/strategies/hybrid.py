@@ -7,10 +7,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from matbench.registry import STRATEGIES
+from matbench.api import STRATEGIES
 
 from .base import Strategy, check_size, run_network
-from .resampling import keep_masks, resize, scaled_size
+from .resampling import keep_masks, resize, resize_trimap, scaled_size
 
 
 def fuse(local_full: torch.Tensor, global_sigmoid: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -27,6 +27,8 @@ def fuse(local_full: torch.Tensor, global_sigmoid: torch.Tensor) -> dict[str, to
 
 @STRATEGIES.register_module(name="hybrid")
 class Hybrid(Strategy):
+    """Global decision at 1/4, local alpha at 1/2, fused at full size (the official default)."""
+
     needs = (("global",), ("local",))
 
     def __init__(self, global_ratio: float = 1 / 4, local_ratio: float = 1 / 2, divisor: int = 32,
@@ -34,14 +36,16 @@ class Hybrid(Strategy):
         self.global_ratio, self.local_ratio = global_ratio, local_ratio
         self.divisor, self.max_size = divisor, max_size
 
-    def global_pass(self, network: nn.Module, image: torch.Tensor) -> torch.Tensor:
+    def global_pass(self, network: nn.Module, image: torch.Tensor,
+                    trimap: torch.Tensor | None = None) -> torch.Tensor:
         size = scaled_size(*image.shape[2:], self.global_ratio, self.divisor, self.max_size)
         check_size(size, image, f"global pass at ratio {self.global_ratio:.4g}")
-        return run_network(network, resize(image, size))["global"]
+        return run_network(network, resize(image, size), resize_trimap(trimap, size))["global"]
 
-    def run(self, network: nn.Module, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        global_sigmoid = self.global_pass(network, image)
+    def run(self, network: nn.Module, image: torch.Tensor,
+            trimap: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        global_sigmoid = self.global_pass(network, image, trimap)
         size = scaled_size(*image.shape[2:], self.local_ratio, self.divisor, self.max_size)
         check_size(size, image, f"local pass at ratio {self.local_ratio:.4g}")
-        local = run_network(network, resize(image, size))["local"]
+        local = run_network(network, resize(image, size), resize_trimap(trimap, size))["local"]
         return fuse(resize(local, image.shape[2:]), global_sigmoid)

@@ -59,6 +59,14 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return torch.where(((lo > 0) | (hi < 0)) & exact_zero, torch.zeros_like(out), out)
 
 
+def resize_trimap(trimap: torch.Tensor | None, size: tuple[int, int]) -> torch.Tensor | None:
+    """N x 1 x H x W trimap resized to ``size`` by nearest neighbour (pixel-centre aligned), so
+    it keeps its three levels; None (an automatic network's) stays None."""
+    if trimap is None or tuple(trimap.shape[2:]) == tuple(size):
+        return trimap
+    return torch.nn.functional.interpolate(trimap, size=size, mode="nearest-exact")
+
+
 def keep_masks(classes: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Where the official hybrid fusion keeps the global decision after upsizing the trimap.
 

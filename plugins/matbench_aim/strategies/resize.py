@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from matbench.registry import STRATEGIES
+from matbench.api import STRATEGIES
 
 from .base import Strategy, check_size, run_network
-from .resampling import keep_masks, resize, scaled_size
+from .resampling import keep_masks, resize, resize_trimap, scaled_size
 
 
 def trimap_from_global(global_sigmoid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -21,14 +21,17 @@ def trimap_from_global(global_sigmoid: torch.Tensor, size: tuple[int, int]) -> t
 
 @STRATEGIES.register_module(name="resize")
 class Resize(Strategy):
+    """One pass on the image scaled by ratio (official 1/4)."""
+
     def __init__(self, ratio: float = 1 / 4, divisor: int = 32, max_size: int = 1600) -> None:
         self.ratio, self.divisor, self.max_size = ratio, divisor, max_size
 
-    def run(self, network: nn.Module, image: torch.Tensor) -> dict[str, torch.Tensor]:
+    def run(self, network: nn.Module, image: torch.Tensor,
+            trimap: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         h, w = image.shape[2:]
         size = scaled_size(h, w, self.ratio, self.divisor, self.max_size)
         check_size(size, image, f"resize strategy at ratio {self.ratio:.4g}")
-        outputs = run_network(network, resize(image, size))
+        outputs = run_network(network, resize(image, size), resize_trimap(trimap, size))
         alpha = resize(self.pick(outputs, ("fusion", "alpha")), (h, w))[0, 0]
         result = {"alpha": alpha}
         if "global" in outputs:

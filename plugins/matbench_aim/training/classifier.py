@@ -8,10 +8,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import nn
 
-from matbench.errors import InputError
-from matbench.evaluation.predictors import load_state_dict, unwrap_state
-from matbench.registry import MODELS, build
-from matbench.training import PIPELINED_PREPROCESSOR
+from matbench.api import MODELS, PIPELINED_PREPROCESSOR, build, InputError, load_state_dict, unwrap_state
 
 
 def load_backbone(backbone: nn.Module, path: str) -> None:

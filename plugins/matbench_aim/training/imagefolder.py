@@ -11,9 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from matbench.errors import InputError
-from matbench.io import read_rgb
-from matbench.registry import DATASETS
+from matbench.api import DATASETS, InputError, read_rgb
 from matbench_aim.datasets.seeding import AimTrainDataset
 from matbench_aim.models.aimnet import MEAN, STD
 

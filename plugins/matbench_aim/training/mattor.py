@@ -12,9 +12,7 @@ from typing import Any, Optional
 import torch
 from mmengine.model import BaseModel
 
-from matbench.evaluation.predictors import image_tensor, unbatch
-from matbench.registry import MODELS, STRATEGIES, build
-from matbench.training import PIPELINED_PREPROCESSOR
+from matbench.api import MODELS, PIPELINED_PREPROCESSOR, STRATEGIES, build, image_tensor, unbatch
 
 
 @MODELS.register_module()

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from matbench.errors import MatbenchError
+from matbench.api import MatbenchError
 
 #: The per-pixel arrays of a training sample: RGB image (uint8 HxWx3), alpha (uint8 HxW, 0..255),
 #: trimap / USR (uint8 HxW), foreground and background (HxWx3, uint8 or float in 0..255).

@@ -6,8 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from matbench.errors import MatbenchError
-from matbench.registry import TRANSFORMS
+from matbench.api import TRANSFORMS, MatbenchError
 
 from .base import AimTransform, check_probability, sample_rng
 

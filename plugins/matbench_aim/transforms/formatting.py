@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from matbench.registry import TRANSFORMS
+from matbench.api import TRANSFORMS
 
 from .base import AimTransform
 

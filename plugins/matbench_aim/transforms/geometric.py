@@ -5,8 +5,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from matbench.errors import MatbenchError
-from matbench.registry import TRANSFORMS
+from matbench.api import TRANSFORMS, MatbenchError
 
 from .base import SPATIAL_KEYS, AimTransform, check_probability, cv2_interpolation, sample_rng
 

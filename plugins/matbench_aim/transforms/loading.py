@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matbench.io import check_same_size, exif_orientation, read_alpha8, read_rgb, read_trimap
-from matbench.registry import TRANSFORMS
+from matbench.api import TRANSFORMS, check_same_size, exif_orientation, read_alpha8, read_rgb, read_trimap
 
 from .base import AimTransform
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matbench.errors import InputError, MatbenchError
-from matbench.registry import TRANSFORMS
+from matbench.api import TRANSFORMS, InputError, MatbenchError
 
 from ..usr import make_usr, trimap_from_alpha
 from .base import AimTransform

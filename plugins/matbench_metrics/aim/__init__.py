@@ -4,8 +4,7 @@ exactly as the official AIM code (``core/evaluate.py``, ``core/test.py``) comput
 One pure function per metric (``sad_mse_mad``, ``gradient``, ``connectivity`` modules),
 ``aim_metrics`` for all ten, ``aim_metrics_torch`` for tensors, ``reference`` for the plain port.
 """
-from matbench.evaluation.metric import ImageMetric
-from matbench.registry import METRICS
+from matbench.api import METRICS, ImageMetric
 
 from .connectivity import conn
 from .gradient import grad

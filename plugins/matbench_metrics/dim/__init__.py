@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matbench.evaluation.metric import ImageMetric
-from matbench.registry import METRICS
+from matbench.api import METRICS, ImageMetric
 
 from .connectivity import conn
 from .gradient import grad

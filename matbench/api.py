@@ -1,0 +1,62 @@
+"""matbench's public plugin API: everything a plugin needs, from one module.
+
+A plugin is a Python package declared in the ``matbench.plugins`` entry-point group; importing it
+registers its classes. It imports only from here (the first-party plugins do too)::
+
+    from matbench.api import MODELS, TrimapMattingModel
+
+    @MODELS.register_module()
+    class MyMethod(TrimapMattingModel):
+        def predict(self, image, trimap):      # uint8 HxWx3, uint8 HxW (0/128/255)
+            return trimap / 255.0              # -> float HxW in [0, 1]
+
+What each kind of plugin provides (contracts in the README, "Writing a plugin"):
+
+* models (``MODELS``): a :class:`TrimapMattingModel` (image + trimap -> alpha, native size), or a
+  network — a ``torch.nn.Module`` whose ``forward`` takes N x 3 x H x W RGB in [0, 1] (after its
+  optional ``normalize(x)``) and returns one tensor or a tuple named by ``output_names``; class
+  attributes describe it: ``size_divisor``, ``default_strategy``, ``weights`` (where its weights
+  come from), ``default_network``.
+* datasets (``DATASETS``): a :class:`MattingDataset` with ``METAINFO`` (name, title, groups,
+  default_variant, trimap_rule, paper); override ``collect()`` for a new layout.
+* strategies (``STRATEGIES``): see :class:`Strategy`.
+* metric variants (``METRICS``): an :class:`ImageMetric` subclass.
+* reference sources (``REFERENCES``): :func:`reference_file` of a JSON file of published rows.
+"""
+from __future__ import annotations
+
+from .datasets import MattingDataset, files_by_stem, first_names, load_labels, match_by_stem
+from .errors import InputError, MatbenchError
+from .evaluation.metric import ImageMetric
+from .evaluation.predictors import unbatch
+from .groups import group_spec, group_specs
+from .io import (check_same_size, exif_orientation, image_size, read_alpha, read_alpha8, read_json,
+                 read_prediction, read_rgb, read_trimap, size_text, to_uint8, write_png_atomic)
+from .leaderboard.references import reference_file
+from .models import TrimapMattingModel
+from .networks import (Strategy, image_tensor, load_state_dict, load_strict, run_strategy,
+                       unwrap_state)
+from .registry import (DATA_SAMPLERS, DATASETS, HOOKS, METRICS, MODELS, REFERENCES, STRATEGIES,
+                       TRANSFORMS, build, lookup)
+from .training import PIPELINED_PREPROCESSOR
+
+__all__ = [
+    # registries
+    "DATASETS", "DATA_SAMPLERS", "HOOKS", "METRICS", "MODELS", "REFERENCES", "STRATEGIES", "TRANSFORMS",
+    "build", "lookup",
+    # errors
+    "InputError", "MatbenchError",
+    # bases and protocols
+    "ImageMetric", "MattingDataset", "Strategy", "TrimapMattingModel",
+    # datasets
+    "files_by_stem", "first_names", "group_spec", "group_specs", "load_labels", "match_by_stem",
+    # images
+    "check_same_size", "exif_orientation", "image_size", "read_alpha", "read_alpha8", "read_json",
+    "read_prediction", "read_rgb", "read_trimap", "size_text", "to_uint8", "write_png_atomic",
+    # networks
+    "image_tensor", "load_state_dict", "load_strict", "run_strategy", "unbatch", "unwrap_state",
+    # published results
+    "reference_file",
+    # training
+    "PIPELINED_PREPROCESSOR",
+]
