@@ -9,7 +9,10 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-PHOTO_DIR = Path(os.environ.get("MATBENCH_ALPHAMATTING_LOWRES", "/work/shared/data/alphamatting-lowres"))
+#: the real photographs (research use only, never committed): $MATBENCH_ALPHAMATTING_LOWRES, else
+#: ``shared/data/alphamatting-lowres`` beside the repository; their cases are skipped when absent
+PHOTO_DIR = Path(os.environ.get("MATBENCH_ALPHAMATTING_LOWRES") or
+                 Path(__file__).resolve().parents[3].parent / "shared" / "data" / "alphamatting-lowres")
 
 
 def _trimap_from(alpha: np.ndarray) -> np.ndarray:
