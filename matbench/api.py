@@ -39,6 +39,7 @@ from .networks import (Strategy, image_tensor, load_state_dict, load_strict, run
 from .registry import (DATA_SAMPLERS, DATASETS, HOOKS, METRICS, MODELS, REFERENCES, STRATEGIES,
                        TRANSFORMS, build, lookup)
 from .training import PIPELINED_PREPROCESSOR
+from .trimaps import dilate_erode
 
 __all__ = [
     # registries
@@ -57,6 +58,8 @@ __all__ = [
     "image_tensor", "load_state_dict", "load_strict", "run_strategy", "unbatch", "unwrap_state",
     # published results
     "reference_file",
+    # trimaps made from an alpha (the rule of the AIM and GFM code)
+    "dilate_erode",
     # training
     "PIPELINED_PREPROCESSOR",
 ]

@@ -60,6 +60,13 @@ def resolve_device(name: Optional[str]) -> str:
     return name
 
 
+def _given(**options: Any) -> list[str]:
+    """The command-line names of the options given a value (``strategy_options=[...]`` ->
+    ``--strategy-option``), for refusing options that do not apply."""
+    return ["--" + name.removesuffix("s" if name.endswith("_options") else "").replace("_", "-")
+            for name, value in options.items() if value]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-").lower() or "run"
 
@@ -134,10 +141,8 @@ def make_predict_job(*, inputs: Sequence[Path], out: Path, model: Optional[str],
     if amp is not None and amp not in AMP_DTYPES:
         raise MatbenchError(f"unknown --amp '{amp}' (known: {', '.join(AMP_DTYPES)})")
     if isinstance(model_cls, type) and issubclass(model_cls, TrimapMattingModel):
-        given = [name for name, value in (("--strategy", strategy), ("--strategy-option", strategy_options),
-                                          ("--checkpoint", checkpoint), ("--random-weights", random_weights),
-                                          ("--amp", amp), ("--channels-last", channels_last),
-                                          ("--save-trimap", save_trimap)) if value]
+        given = _given(strategy=strategy, strategy_options=strategy_options, checkpoint=checkpoint,
+                       random_weights=random_weights, amp=amp, channels_last=channels_last, save_trimap=save_trimap)
         if given:
             raise MatbenchError(f"model '{model_cfg['type']}' is trimap-based: it takes no {', '.join(given)}")
         strategy_cfg, ckpt = {}, None
@@ -183,10 +188,9 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
     if predictions is not None:
         if model_cfg and model:
             raise MatbenchError("give either --predictions or --model, not both")
-        given = [name for name, value in (("--strategy", strategy), ("--strategy-option", strategy_options),
-                                          ("--checkpoint", checkpoint), ("--random-weights", random_weights),
-                                          ("--amp", amp), ("--channels-last", channels_last),
-                                          ("--model-option", model_options)) if value]
+        given = _given(strategy=strategy, strategy_options=strategy_options, checkpoint=checkpoint,
+                       random_weights=random_weights, amp=amp, channels_last=channels_last,
+                       model_options=model_options)
         if given:
             raise MatbenchError(f"{', '.join(given)}: only for a model; --predictions are scored as they are")
         predictor = {"type": "PredictionFolder", "root": str(predictions)}
@@ -194,9 +198,9 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
     elif model_cfg:
         model_cls = lookup(MODELS, model_cfg["type"])
         if isinstance(model_cls, type) and issubclass(model_cls, TrimapMattingModel):
-            if strategy or checkpoint or amp or channels_last:
-                raise MatbenchError(f"model '{model_cfg['type']}' is trimap-based: it takes no "
-                                    "--strategy or --checkpoint")
+            given = _given(strategy=strategy, checkpoint=checkpoint, amp=amp, channels_last=channels_last)
+            if given:
+                raise MatbenchError(f"model '{model_cfg['type']}' is trimap-based: it takes no {', '.join(given)}")
             predictor = {"type": "TrimapPredictor", "model": model_cfg}
             default_label = model_cfg["type"]
         else:

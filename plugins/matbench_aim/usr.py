@@ -30,10 +30,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Union
 
-import cv2
 import numpy as np
 
-from matbench.api import files_by_stem, group_spec, InputError, load_labels, read_alpha8, write_png_atomic
+from matbench.api import dilate_erode, files_by_stem, group_spec, InputError, load_labels, read_alpha8, write_png_atomic
 
 from .labels import TYPE_GROUP, TYPES
 
@@ -53,23 +52,18 @@ def _check_alpha(alpha_uint8: np.ndarray) -> np.ndarray:
     return alpha
 
 
-def _ellipse(kernel_size: int) -> np.ndarray:
+def _check_kernel(kernel_size: int) -> None:
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or kernel_size < 1:
         raise ValueError(f"kernel_size must be a positive integer, got {kernel_size!r}")
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(kernel_size), int(kernel_size)))
 
 
 def trimap_from_alpha(alpha_uint8: np.ndarray, kernel_size: int) -> np.ndarray:
     """The official trimap (uint8 HxW, 0/128/255) of a uint8 HxW alpha: dilate ``alpha != 0`` and
     erode ``alpha == 255`` with a ``kernel_size`` ellipse; 255 inside the erosion, 128 in the rest
-    of the dilation."""
+    of the dilation (the core's ``dilate_erode`` rule, with the arguments checked)."""
     alpha = _check_alpha(alpha_uint8)
-    kernel = _ellipse(kernel_size)
-    # binary uint8 morphology gives exactly what the official float32 calls give
-    dilated = cv2.dilate((alpha != 0).astype(np.uint8), kernel, iterations=1).astype(np.int16)
-    eroded = cv2.erode((alpha == 255).astype(np.uint8), kernel, iterations=1).astype(np.int16)
-    # the official formula as written (a pixel eroded but not dilated would give 127)
-    return (eroded * 255 + (dilated - eroded) * 128).astype(np.uint8)
+    _check_kernel(kernel_size)
+    return dilate_erode(alpha, int(kernel_size))
 
 
 def make_usr(alpha_uint8: np.ndarray, image_type: str, kernel_size: int = DEFAULT_KERNEL_SIZE) -> np.ndarray:
@@ -79,7 +73,7 @@ def make_usr(alpha_uint8: np.ndarray, image_type: str, kernel_size: int = DEFAUL
         raise ValueError(f"unknown image type {image_type!r} (expected one of {', '.join(TYPES)})")
     alpha = _check_alpha(alpha_uint8)
     if image_type == "NS":
-        _ellipse(kernel_size)  # same argument check for every type
+        _check_kernel(kernel_size)  # same argument check for every type
         return np.full(alpha.shape, 128, np.uint8)
     usr = trimap_from_alpha(alpha, kernel_size)
     if image_type == "STM":
@@ -129,7 +123,7 @@ def write_usr_folder(data_root: Union[str, os.PathLike],
         types = {n: e["type"] for n, e in load_labels(root / labels_file, names, [group_spec(TYPE_GROUP)]).items()}
     else:
         types = _checked_labels(labels, names, root / labels_file)
-    _ellipse(kernel_size)  # fail before writing anything
+    _check_kernel(kernel_size)  # fail before writing anything
     out_dir = root / usr_dir
     written: Counter = Counter()
     for name in names:

@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from matbench.api import DATASETS, MatbenchError
+from matbench.api import DATASETS, dilate_erode, MatbenchError
 from matbench_aim.datasets.aim500 import AIM500
 
 VERSION = 1
@@ -384,21 +384,9 @@ SPECS: list[tuple[str, str, str, Callable, str, tuple[int, int], int]] = [
 ]
 
 
-def gen_trimap(alpha8: np.ndarray, kernel_size: int) -> np.ndarray:
-    """The official AIM ``gen_trimap_with_dilate``: elliptic dilate of alpha>0, erode of alpha==255."""
-    import cv2
-
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_size, kernel_size))
-    fg_and_unknown = (alpha8 != 0).astype(np.float32)
-    fg = (alpha8 == 255).astype(np.float32)
-    dilate = cv2.dilate(fg_and_unknown, kernel, iterations=1)
-    erode = cv2.erode(fg, kernel, iterations=1)
-    return (erode * 255 + (dilate - erode) * 128).astype(np.uint8)
-
-
 def gen_usr(alpha8: np.ndarray, kind: str) -> np.ndarray:
     """The unified semantic representation of ``core/process_data.py``."""
-    usr = gen_trimap(alpha8, USR_KERNEL)
+    usr = dilate_erode(alpha8, USR_KERNEL)
     if kind == "STM":
         usr[usr > 128] = 128
     elif kind == "NS":
@@ -415,7 +403,7 @@ def render(index: int) -> dict[str, Any]:
     a = alpha8.astype(np.float64)[:, :, None] / 255.0  # composite with the stored ground truth
     bg = np.clip(BACKGROUNDS[bg_name](rng, h, w), 0, 255)
     image = np.round(np.clip(a * fg + (1 - a) * bg, 0, 255)).astype(np.uint8)
-    trimap = gen_trimap(alpha8, kernel)
+    trimap = dilate_erode(alpha8, kernel)
     if not ((trimap == 0).any() and (trimap == 255).any()):  # pragma: no cover - a bug in SPECS
         raise AssertionError(f"embedded image {name}: trimap lacks known foreground or background")
     return {"name": name, "type": kind, "category": category, "image": image, "alpha8": alpha8,
