@@ -1,7 +1,9 @@
 """Inference speed and peak memory of matbench's strategies against the official core/test.py path.
 
     python tools/bench_inference.py [--sizes 1200x1500 2160x3840] [--device cpu|cuda] [--repeat 2]
-    PYTHONPATH=/work/refstub AIM_REF=/path/to/AIM python tools/bench_inference.py   # + official
+    PYTHONPATH=$REFSTUB AIM_REF=/path/to/AIM python tools/bench_inference.py   # + official
+    # REFSTUB: a folder of stand-ins for modules the official code imports but does not need;
+    # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 
 AimNet with deterministic weights (timings do not depend on the values). For each image size and
 strategy (resize, hybrid, tiled) prints seconds per image, images/s and peak memory (CUDA:
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 import resource
 import sys
 import time
@@ -62,7 +65,7 @@ def main() -> None:
     net = fill_deterministic(AimNet()).eval().to(args.device)
     official = None
     if os.environ.get("AIM_REF"):
-        sys.path.insert(0, os.environ.get("AIMREF_TOOLS", "/work/shared/tools"))
+        sys.path.insert(0, os.environ.get("AIMREF_TOOLS") or str(Path(__file__).resolve().parents[1].parent / "shared" / "tools"))
         import aimref
         official = (aimref, fill_deterministic(aimref.build_official_aimnet(condition=False)).eval())
     print(f"device {args.device} ({torch.cuda.get_device_name() if args.device.startswith('cuda') else 'CPU'}), "

@@ -2,7 +2,9 @@
 AIM_REF names the official repository, the official evaluate.py functions (via aimref).
 
     python tools/bench_metrics.py [--images 3] [--repeat 3]
-    PYTHONPATH=/work/refstub AIM_REF=/work/aimref_src python tools/bench_metrics.py
+    PYTHONPATH=$REFSTUB AIM_REF=/path/to/AIM python tools/bench_metrics.py
+    # REFSTUB: a folder of stand-ins for modules the official code imports but does not need;
+    # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 
 Inputs: 1200x1500 synthetic alphas (smooth field with soft edges, solid fg / bg) and predictions
 with errors (blur, noise, a few wrong blobs, 8-bit); and, when present, the alphamatting-lowres
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+from pathlib import Path
 import sys
 import time
 
@@ -49,7 +52,7 @@ def synthetic_image(seed: int, h: int = 1200, w: int = 1500):
 def _official():
     if not os.environ.get("AIM_REF"):
         return None
-    sys.path.insert(0, os.environ.get("AIMREF_TOOLS", "/work/shared/tools"))
+    sys.path.insert(0, os.environ.get("AIMREF_TOOLS") or str(Path(__file__).resolve().parents[1].parent / "shared" / "tools"))
     import aimref
     return aimref.official()["evaluate"]
 

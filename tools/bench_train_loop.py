@@ -1,9 +1,11 @@
 """End-to-end training throughput: the official training loop against `matbench train`, on the
 same synthetic training set, data loading included.
 
-    PYTHONPATH=/work/refstub AIM_REF=/path/to/AIM python tools/bench_train_loop.py \
+    PYTHONPATH=$REFSTUB AIM_REF=/path/to/AIM python tools/bench_train_loop.py \
         [--stage matting|sod] [--batch 16] [--iters 12] [--workers 4] \
         [--amp fp16|bf16] [--channels-last]
+    # REFSTUB: a folder of stand-ins for modules the official code imports but does not need;
+    # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 
 A training set is written to a temporary folder in the official layout (which matbench's configs
 read as they are): for stage 2 ('matting'), DIM/HATT/AM-2k foregrounds with alpha and USR at
@@ -116,7 +118,7 @@ def official_modules() -> SimpleNamespace:
     to a folder given later (``set_root``), and core/network/AimNet without its pretrained load."""
     import torch._dynamo  # noqa: F401  (before aimref's tqdm stub, which dynamo's import cannot inspect)
 
-    sys.path.insert(0, os.environ.get("AIMREF_TOOLS", "/work/shared/tools"))
+    sys.path.insert(0, os.environ.get("AIMREF_TOOLS") or str(Path(__file__).resolve().parents[1].parent / "shared" / "tools"))
     import aimref
 
     core = aimref.aim_ref_core()

@@ -1,7 +1,9 @@
 """AimNet inference parity with the official ``core/test.py`` path, on photographs.
 
-    PYTHONPATH=/work/refstub AIM_REF=/path/to/AIM python tools/compare_official_inference.py \
+    PYTHONPATH=$REFSTUB AIM_REF=/path/to/AIM python tools/compare_official_inference.py \
         [PHOTO_DIR] [--strategies resize hybrid] [--seed 0] [--max-images 10]
+    # REFSTUB: a folder of stand-ins for modules the official code imports but does not need;
+    # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 
 The official network is built with seeded random weights conditioned for parity checks
 (``aimref.build_official_aimnet``), saved as an official-format checkpoint, loaded strictly into
@@ -36,12 +38,12 @@ def _photos(folder: Path) -> list[Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("photos", type=Path, nargs="?", default=Path("../shared/data/alphamatting-lowres"))
+    ap.add_argument("photos", type=Path, nargs="?", default=Path(__file__).resolve().parents[1].parent / "shared" / "data" / "alphamatting-lowres")
     ap.add_argument("--strategies", nargs="+", default=["resize", "hybrid"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-images", type=int, default=10)
     args = ap.parse_args()
-    sys.path.insert(0, os.environ.get("AIMREF_TOOLS", "/work/shared/tools"))
+    sys.path.insert(0, os.environ.get("AIMREF_TOOLS") or str(Path(__file__).resolve().parents[1].parent / "shared" / "tools"))
     import aimref
 
     official = aimref.build_official_aimnet(seed=args.seed)

@@ -3,12 +3,14 @@
 How the fixture was made: every case is a recipe (kind, seed, shape, ...) that
 ``matbench_metrics.aim.golden_inputs.make_case`` turns into (pred, alpha, trimap); the ten values
 come from the official AIM code (github:JizhiziLi/AIM, core/evaluate.py, run unchanged through
-/work/shared/tools/aimref.py ``official_metrics``). Photo cases use the alpha mattes and trimaps
+shared/tools/aimref.py ``official_metrics``). Photo cases use the alpha mattes and trimaps
 of alphamatting-lowres (not stored in the repository) with a seeded blurred + noisy 8-bit
 prediction. Non-finite official values (mse_trimap / mad_trimap without unknown pixels) are
 stored as null.
 
-    PYTHONPATH=/work/refstub AIM_REF=/work/aimref_src python tools/make_aim_golden.py
+    PYTHONPATH=$REFSTUB AIM_REF=/path/to/AIM python tools/make_aim_golden.py
+    # REFSTUB: a folder of stand-ins for modules the official code imports but does not need;
+    # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ OUT = ROOT / "tests" / "fixtures" / "aim_golden.json"
 
 
 def main() -> None:
-    sys.path.insert(0, os.environ.get("AIMREF_TOOLS", "/work/shared/tools"))
+    sys.path.insert(0, os.environ.get("AIMREF_TOOLS") or str(Path(__file__).resolve().parents[1].parent / "shared" / "tools"))
     import aimref  # needs AIM_REF (an extracted copy of the official repository)
 
     from matbench_metrics.aim.golden_inputs import PHOTO_DIR, make_case, photo_cases, synthetic_cases
@@ -41,7 +43,7 @@ def main() -> None:
         cases.append({"recipe": recipe, "official": values})
         print(recipe["name"], values)
     doc = {
-        "_note": "Official AIM metric values (core/evaluate.py via /work/shared/tools/aimref.py) for "
+        "_note": "Official AIM metric values (core/evaluate.py via shared/tools/aimref.py) for "
                  "inputs rebuilt from each recipe by matbench_metrics.aim.golden_inputs.make_case; "
                  "photo cases need alphamatting-lowres (not in the repository). Made by "
                  "tools/make_aim_golden.py; null = the official value is inf/nan (no unknown pixels).",

@@ -8,7 +8,7 @@ come from the official code (github:JizhiziLi/AIM, MIT), imported unchanged from
 
 * losses: ``core/evaluate.py`` (``get_crossentropy_loss``, ``get_alpha_loss[_whole_img]``,
   ``get_laplacian_loss[_whole_img]``, ``get_composition_loss_whole_img``) through
-  /work/shared/tools/aimref.py, on CPU float32 tensors (``torch.Tensor.cuda`` is patched to
+  shared/tools/aimref.py, on CPU float32 tensors (``torch.Tensor.cuda`` is patched to
   return the tensor itself, in this process only);
 * stage totals: the loss block of ``core/train.py``'s ``train()`` (the ``if args.train_data ==
   'sod': ... else: ...`` statement), cut out of its source with ``ast`` (the file itself does not
@@ -19,7 +19,9 @@ come from the official code (github:JizhiziLi/AIM, MIT), imported unchanged from
   stage-1 trimaps: ``core/util.py``'s ``gen_trimap_with_dilate``. Stored as sha256 of the
   C-ordered uint8 bytes plus the counts of each value.
 
-    PYTHONPATH=/work/refstub AIM_REF=/work/aimref_src python tools/make_aim_loss_golden.py
+    PYTHONPATH=$REFSTUB AIM_REF=/path/to/AIM python tools/make_aim_loss_golden.py
+    # REFSTUB: a folder of stand-ins for modules the official code imports but does not need;
+    # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 """
 from __future__ import annotations
 
@@ -239,7 +241,7 @@ def official_usr(process_data, alpha: np.ndarray, image_type: str, kernel_size: 
 
 
 def main() -> None:
-    sys.path.insert(0, os.environ.get("AIMREF_TOOLS", "/work/shared/tools"))
+    sys.path.insert(0, os.environ.get("AIMREF_TOOLS") or str(Path(__file__).resolve().parents[1].parent / "shared" / "tools"))
     import aimref  # needs AIM_REF (an extracted copy of the official repository)
 
     torch.Tensor.cuda = lambda self, *args, **kwargs: self  # the official losses call .cuda()

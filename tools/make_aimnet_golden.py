@@ -1,6 +1,8 @@
 """Golden AimNet outputs from the official code, for tests/aim/test_aimnet_parity.py.
 
-    PYTHONPATH=/work/refstub AIM_REF=/path/to/AIM python tools/make_aimnet_golden.py
+    PYTHONPATH=$REFSTUB AIM_REF=/path/to/AIM python tools/make_aimnet_golden.py
+    # REFSTUB: a folder of stand-ins for modules the official code imports but does not need;
+    # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 
 The official ``core/network/AimNet.py`` (via ../shared/tools/aimref.py) gets every tensor of its
 state dict from ``matbench.deterministic_weights.fill_deterministic(seed=0)``; the fixture holds
@@ -25,7 +27,7 @@ OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "aimnet_golde
 
 
 def main() -> None:
-    sys.path.insert(0, os.environ.get("AIMREF_TOOLS", "/work/shared/tools"))
+    sys.path.insert(0, os.environ.get("AIMREF_TOOLS") or str(Path(__file__).resolve().parents[1].parent / "shared" / "tools"))
     import aimref
 
     net = fill_deterministic(aimref.build_official_aimnet(seed=0, condition=False)).eval()

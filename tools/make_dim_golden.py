@@ -2,9 +2,10 @@
 
 Usage::
 
-    mkdir -p /work/mmagic_src && git --git-dir=<mmagic clone>/.git archive HEAD mmagic/evaluation mmagic/models/base_models \
-        | tar -x -C /work/mmagic_src
-    MMAGIC_SRC=/work/mmagic_src MMAGIC_COMMIT=<sha> MMAGIC_COMMIT_DATE=<yyyy-mm-dd> \
+    export MMAGIC_SRC=<an empty folder>
+    mkdir -p $MMAGIC_SRC && git --git-dir=<mmagic clone>/.git archive HEAD mmagic/evaluation mmagic/models/base_models \
+        | tar -x -C $MMAGIC_SRC
+    MMAGIC_COMMIT=<sha> MMAGIC_COMMIT_DATE=<yyyy-mm-dd> \
         python tools/make_dim_golden.py
 
 The mmagic files are executed from ``MMAGIC_SRC`` (nothing of them is copied here); the few
@@ -12,7 +13,7 @@ packages they import that are not needed to compute a metric (mmcv, mmagic's reg
 ``DataSample``) are replaced by stubs. Each case is stored as a *recipe* (seeded), never as
 arrays: :func:`build_case` turns a recipe into ``(pred, alpha, trimap)`` and is imported by
 ``tests/metrics/test_dim_metrics.py``. Cases of kind ``photo`` read the alphamatting.com
-photographs in ``$DIM_PHOTOS`` (default ``/work/shared/data/alphamatting-lowres``), which are
+photographs in ``$DIM_PHOTOS`` (default: ``shared/data/alphamatting-lowres`` beside the repository), which are
 not redistributed.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "fixtures" / "dim_golden.json"
-PHOTOS = Path(os.environ.get("DIM_PHOTOS", "/work/shared/data/alphamatting-lowres"))
+PHOTOS = Path(os.environ.get("DIM_PHOTOS") or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "alphamatting-lowres")
 PHOTO_NAMES = ["GT01", "GT02", "GT04", "GT05", "GT06", "GT11", "GT13", "GT16", "GT19", "GT24"]
 
 # 8-bit values on either side of every conn threshold (153 is exactly 0.6 and misses t6)
