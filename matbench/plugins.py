@@ -74,14 +74,16 @@ CHOICES = ("models", "datasets", "strategies", "metrics", "references")
 
 
 def _summary(obj: object) -> str:
-    """One line about a plugin: a dataset's title and convention, a metric variant's title, else
-    the first sentence of its docstring."""
+    """One line about a plugin: a dataset's title and convention, a metric variant's title, a
+    reference file's source, else the first sentence of its docstring."""
     info = getattr(obj, "METAINFO", None)
     if isinstance(info, dict) and info.get("title"):
         variant = info.get("default_variant")
         return f"{info['title']}" + (f" (default variant {variant})" if variant else "")
     if isinstance(getattr(obj, "title", None), str) and obj.title:
         return obj.title
+    if callable(getattr(obj, "source", None)):       # a reference file's loader
+        return obj.source()
     text = " ".join((getattr(obj, "__doc__", None) or "").split("\n\n")[0].split())
     sentence = re.split(r"(?<=[a-z0-9)])[.:] ", text + " ")[0].strip().rstrip(".:")
     return sentence if len(sentence) <= 80 else sentence[:77] + "..."

@@ -38,11 +38,17 @@ def reference_file(path: str | os.PathLike, module: str) -> Callable[[], dict]:
         check_reference(data, path)
         return data
 
+    def source() -> str:
+        """The file's one-line source, for `matbench list references` (read only then, not at
+        every start-up; a broken file is reported when its rows are used)."""
+        try:
+            return str(read_json(path).get("source", path.name))
+        except (InputError, AttributeError):
+            return path.name
+
     load.__module__ = module
-    try:                                  # `matbench list references` shows the source
-        load.__doc__ = str(read_json(path).get("source", path.name))
-    except (InputError, AttributeError):
-        load.__doc__ = path.name          # the error is reported when the rows are used
+    load.__doc__ = f"published rows of {path.name}"
+    load.source = source
     return load
 
 
