@@ -28,18 +28,31 @@ from __future__ import annotations
 from .datasets import MattingDataset, files_by_stem, first_names, load_labels, match_by_stem
 from .errors import InputError, MatbenchError
 from .evaluation.metric import ImageMetric
-from .evaluation.predictors import unbatch
 from .groups import group_spec, group_specs
 from .io import (check_same_size, exif_orientation, image_size, read_alpha, read_alpha8, read_json,
                  read_prediction, read_rgb, read_trimap, size_text, to_uint8, write_png_atomic)
 from .leaderboard.references import reference_file
 from .models import TrimapMattingModel
-from .networks import (Strategy, image_tensor, load_state_dict, load_strict, run_strategy,
-                       unwrap_state)
+from .plugins import cache_dir
 from .registry import (DATA_SAMPLERS, DATASETS, HOOKS, METRICS, MODELS, REFERENCES, STRATEGIES,
                        TRANSFORMS, build, lookup)
 from .training import PIPELINED_PREPROCESSOR
 from .trimaps import dilate_erode
+
+#: names whose modules import torch, imported at their first use (PEP 562): a metric or dataset
+#: plugin then loads without torch, and scoring a folder of predictions never imports it
+_NEED_TORCH = {"Strategy": "networks", "image_tensor": "networks", "load_state_dict": "networks",
+               "load_strict": "networks", "run_strategy": "networks", "unwrap_state": "networks",
+               "unbatch": "evaluation.predictors"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _NEED_TORCH:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{_NEED_TORCH[name]}", __package__), name)
+
 
 __all__ = [
     # registries
@@ -58,6 +71,8 @@ __all__ = [
     "image_tensor", "load_state_dict", "load_strict", "run_strategy", "unbatch", "unwrap_state",
     # published results
     "reference_file",
+    # matbench's cache folder ($MATBENCH_CACHE; the embedded dataset keeps its files there)
+    "cache_dir",
     # trimaps made from an alpha (the rule of the AIM and GFM code)
     "dilate_erode",
     # training

@@ -76,7 +76,8 @@ def eval_command(
     from .evaluation.options import make_job, resolve_device
 
     _check_format(fmt)
-    if resolve_device(device) == "cpu":
+    # (a folder of predictions is scored without torch: no device to resolve)
+    if predictions is None and resolve_device(device) == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""     # mmengine's Runner then keeps the model on the CPU
     from .evaluation.run import RESULTS_FILE, evaluate
     from .leaderboard import render

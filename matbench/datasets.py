@@ -3,14 +3,17 @@
 The base of every matting dataset plugin (a standard test set, a plain folder, the embedded set). A data
 info is ``{"name", "image_path", "alpha_path", "trimap_path", "type", "category"}``; the
 pipeline (default: :class:`~matbench.transforms.LoadMattingSample`) adds the arrays.
+
+It behaves as an mmengine ``BaseDataset`` in a Runner (``metainfo``, ``data_prefix``,
+``full_init``, ``get_data_info``, ``indices``, ``lazy_init``) without deriving from it: importing
+``mmengine.dataset`` imports torch, and listing a test set's files never needs it.
 """
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
-
-from mmengine.dataset import BaseDataset
 
 from . import transforms  # noqa: F401  (registers LoadMattingSample)
 from .errors import InputError, MatbenchError
@@ -102,7 +105,7 @@ def load_labels(path: Union[str, os.PathLike], names: Sequence[str],
     return labels
 
 
-class MattingDataset(BaseDataset):
+class MattingDataset:
     """Images, alphas and trimaps under ``data_root``, matched by stem; sorted by name.
 
     A dataset plugin describes itself in ``METAINFO`` (mmengine style): ``name`` (its CLI name),
@@ -122,8 +125,10 @@ class MattingDataset(BaseDataset):
         trimap_cache: where generated trimaps go (the evaluation puts them in its work dir).
         skip: names to leave out.
         pipeline: transforms (dicts built from ``TRANSFORMS``, or callables) run by ``__getitem__``.
-        **kwargs: passed to mmengine's ``BaseDataset`` (``metainfo``, ``serialize_data``,
-            ``lazy_init``, ``indices``, ``test_mode`` ...).
+        metainfo: entries that replace the class's ``METAINFO`` ones.
+        indices: keep only the first ``indices`` samples (an int) or those at these positions.
+        lazy_init: list the files at the first use rather than in the constructor.
+        test_mode, serialize_data: accepted for mmengine configs; without effect.
     """
 
     METAINFO: dict = {"name": "folder", "title": "matting folders", "groups": [], "default_variant": None,
@@ -134,8 +139,9 @@ class MattingDataset(BaseDataset):
                  alpha_exts: Sequence[str] = (".png",), trimap_exts: Sequence[str] = (".png",),
                  labels_file: Optional[Union[str, os.PathLike]] = None,
                  trimap_cache: Optional[Union[str, os.PathLike]] = None, skip: Sequence[str] = (),
-                 pipeline: Optional[Sequence[Union[dict, Callable]]] = None, ann_file: str = "",
-                 **kwargs: Any) -> None:
+                 pipeline: Optional[Sequence[Union[dict, Callable]]] = None, metainfo: Optional[dict] = None,
+                 indices: Optional[Union[int, Sequence[int]]] = None, lazy_init: bool = False,
+                 test_mode: bool = True, serialize_data: bool = False) -> None:
         if not data_root:
             raise MatbenchError(f"{type(self).__name__}: data_root is required")
         root = Path(data_root)
@@ -148,12 +154,50 @@ class MattingDataset(BaseDataset):
         if pipeline is None:
             pipeline = [dict(t) for t in DEFAULT_PIPELINE]
         # built here with matbench's registry, so no mmengine default scope is needed
-        built = [build(TRANSFORMS, t) if isinstance(t, dict) else t for t in pipeline]
-        kwargs.setdefault("test_mode", True)
-        prefixes = dict(image=str(image_dir), alpha=str(alpha_dir))
-        if trimap_dir is not None:
-            prefixes["trimap"] = str(trimap_dir)
-        super().__init__(ann_file=ann_file, data_root=str(root), data_prefix=prefixes, pipeline=built, **kwargs)
+        self.pipeline = [build(TRANSFORMS, t) if isinstance(t, dict) else t for t in pipeline]
+        self.test_mode = test_mode
+        self.data_root = str(root)
+        folders = dict(image=image_dir, alpha=alpha_dir, trimap=trimap_dir)
+        self.data_prefix = {role: str(root / folder) for role, folder in folders.items() if folder is not None}
+        self._metainfo = {**copy.deepcopy(self.METAINFO), **copy.deepcopy(metainfo or {})}
+        self._indices = indices
+        self.data_list: list[dict] = []
+        self._fully_initialized = False
+        if not lazy_init:
+            self.full_init()
+
+    @property
+    def metainfo(self) -> dict:
+        """A copy of the dataset's description (``METAINFO`` with the constructor's ``metainfo``)."""
+        return copy.deepcopy(self._metainfo)
+
+    def full_init(self) -> None:
+        """List the samples (once)."""
+        if self._fully_initialized:
+            return
+        infos = self.filter_data(self.load_data_list())
+        if isinstance(self._indices, int):
+            infos = infos[:self._indices]
+        elif self._indices is not None:
+            infos = [infos[i] for i in self._indices]
+        self.data_list = infos
+        self._fully_initialized = True
+
+    def __len__(self) -> int:
+        self.full_init()
+        return len(self.data_list)
+
+    def get_data_info(self, idx: int) -> dict:
+        """A copy of sample `idx`'s files and labels, with its position as ``sample_idx``."""
+        self.full_init()
+        return {**self.data_list[idx], "sample_idx": idx}
+
+    def __getitem__(self, idx: int) -> dict:
+        """Sample `idx` through the pipeline."""
+        sample = self.get_data_info(idx)
+        for transform in self.pipeline:
+            sample = transform(sample)
+        return sample
 
     @property
     def groups(self) -> list[dict]:
@@ -206,8 +250,9 @@ class MattingDataset(BaseDataset):
         self._metainfo["groups"] = groups
         return groups
 
-    def filter_data(self) -> list[dict]:
-        return [info for info in self.data_list if info["name"] not in self.skip]
+    def filter_data(self, infos: list[dict]) -> list[dict]:
+        """The samples kept: all but those named in ``skip``."""
+        return [info for info in infos if info["name"] not in self.skip]
 
     @property
     def names(self) -> list[str]:

@@ -52,14 +52,18 @@ REGISTRIES: dict[str, Registry] = {
 
 
 def lookup(registry: Registry, name: str) -> Any:
-    """The object registered under `name`, or a one-line error with a "did you mean"."""
-    from .plugins import load_plugins
+    """The object registered under `name`, or a one-line error with a "did you mean". Imports only
+    the plugin that registers `name` when the plugin index knows it (:mod:`matbench.plugins`)."""
+    from .plugins import known_names, load_plugins_for
 
-    load_plugins()
-    obj = registry.get(name)
+    load_plugins_for(registry, name)
+    # its own names first: Registry.get logs what it found through mmengine's logger, which imports torch
+    obj = registry.module_dict.get(name)
+    if obj is None:
+        obj = registry.get(name)        # a parent's name, "scope.name", a dotted path
     if obj is not None:
         return obj
-    names = sorted(registry.module_dict)
+    names = known_names(registry)
     raise MatbenchError(f"unknown {registry.name} '{name}'{did_you_mean(name, names)} "
                         f"(known: {', '.join(names) or 'none'})")
 

@@ -9,6 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _matbench_cache(tmp_path_factory):
+    """matbench's cache (the plugin index) goes to a temporary folder, never the user's; the
+    subprocesses of the tests inherit it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MATBENCH_CACHE", str(tmp_path_factory.mktemp("matbench-cache")))
+        yield
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -212,8 +212,20 @@ def test_folder_groups_come_from_its_labels_file(tmp_path):
 def test_dataset_without_serialization_and_lazy(aim_root):
     ds = MattingDataset(str(aim_root), image_dir="original", alpha_dir="mask", trimap_dir="trimap",
                         serialize_data=False, lazy_init=True)
+    assert ds.data_list == []                     # nothing listed before the first use
     ds.full_init()
     assert ds.names == ["a", "b", "c"]
+
+
+def test_dataset_indices_and_metainfo_as_mmengine_configs_give_them(aim_root):
+    dirs = dict(image_dir="original", alpha_dir="mask", trimap_dir="trimap")
+    assert MattingDataset(str(aim_root), indices=2, **dirs).names == ["a", "b"]
+    assert MattingDataset(str(aim_root), indices=[2, 0], **dirs).names == ["c", "a"]
+    ds = MattingDataset(str(aim_root), metainfo={"title": "mine"}, **dirs)
+    assert ds.metainfo["title"] == "mine" and ds.metainfo["name"] == "folder"
+    ds.metainfo["title"] = "changed"              # a copy: the dataset's own stays
+    assert ds.metainfo["title"] == "mine" and MattingDataset.METAINFO["title"] == "matting folders"
+    assert ds.get_data_info(1)["sample_idx"] == 1
 
 
 def test_load_matting_sample_is_registered():

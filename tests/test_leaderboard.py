@@ -10,7 +10,7 @@ from matbench.evaluation.summary import summarize
 from matbench.groups import group_specs
 from matbench.leaderboard import load_results, render, write
 from matbench.leaderboard.references import load_references
-from matbench_aim.labels import AIM500_GROUPS, CATEGORY_GROUP, TYPES
+from matbench_datasets.aim500 import AIM500_GROUPS, CATEGORY_GROUP, TYPES
 
 CATEGORIES = tuple(CATEGORY_GROUP["values"])
 GROUPS = group_specs(AIM500_GROUPS)

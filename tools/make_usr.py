@@ -12,7 +12,7 @@ import sys
 
 from rich.progress import Progress
 
-from matbench_aim.labels import TYPES
+from matbench_datasets.aim500 import TYPES
 from matbench.errors import MatbenchError
 from matbench_aim.usr import DEFAULT_KERNEL_SIZE, LABELS_FILE, write_usr_folder
 

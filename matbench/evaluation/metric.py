@@ -1,12 +1,16 @@
-"""`ImageMetric`: the mmengine `BaseMetric` that gathers per-image matting metric functions."""
+"""`ImageMetric`: the per-image matting metric functions of one variant, gathered over a dataset.
+
+It has the interface of mmengine's ``BaseMetric`` (``process``, ``evaluate``, ``results``,
+``dataset_meta``), so mmengine's ``Evaluator`` runs it inside a Runner, without deriving from it:
+importing ``mmengine.evaluator`` imports torch, which scoring a folder of predictions never needs."""
 from __future__ import annotations
 
 from multiprocessing.pool import AsyncResult, Pool
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
 
+from ..dist import all_gather_object, broadcast_object, get_rank
 from ..errors import MatbenchError
 from .summary import summarize
 
@@ -36,7 +40,24 @@ def score(metric_cls: type, sample: dict, group_keys: Sequence[str] = ()) -> dic
             "unknown_pixels": int(np.count_nonzero(trimap == 128)), **values}
 
 
-class ImageMetric(BaseMetric):
+def warm_up(metric_cls: type) -> None:
+    """Prepare a worker process: turn on the fast PNG reader (it reads three files an image), and
+    score a tiny made-up image once, so that what the first real image would pay for (numba
+    loading its compiled code from the cache, lazy imports) is paid while the caller prepares."""
+    from ..io import use_fast_png
+
+    use_fast_png()
+    if metric_cls.extra_inputs:
+        return
+    ramp = np.linspace(0.0, 1.0, 64).reshape(8, 8)
+    trimap = np.select([ramp < 0.3, ramp > 0.7], [0, 255], 128).astype(np.uint8)
+    try:
+        metric_cls.compute_image(ramp[::-1].copy(), ramp, trimap)
+    except Exception:  # noqa: BLE001 - a warm-up only; the real images report real errors
+        pass
+
+
+class ImageMetric:
     """Per-image metrics over a dataset; a subclass is one metric *variant* (e.g. "aim", "dim").
 
     Subclasses set ``variant`` and ``keys`` and implement the static :meth:`compute_image`.
@@ -68,8 +89,13 @@ class ImageMetric(BaseMetric):
     default_prefix = "matting"
 
     def __init__(self, workers: int = 0, collect_device: str = "cpu", prefix: str | None = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
         self.workers = workers
+        #: the rows of this process (mmengine's name)
+        self.results: list[dict] = []
+        self.prefix = prefix or self.default_prefix
+        self.collect_device = collect_device
+        #: set by mmengine's Evaluator; unused
+        self.dataset_meta: dict | None = None
         self.on_row: Callable[[dict], None] | None = None
         self.on_done: Callable[[list[dict], dict], None] | None = None
         self.previous_rows: list[dict] = []
@@ -106,11 +132,23 @@ class ImageMetric(BaseMetric):
     def group_keys(self) -> tuple[str, ...]:
         return tuple(g["key"] for g in self.groups)
 
+    def __enter__(self) -> "ImageMetric":
+        """Start the worker processes now: they warm up (:func:`warm_up`) while the caller
+        lists the dataset and reads the journal; leaving the block stops them."""
+        if self.workers > 0:
+            self._get_pool()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _get_pool(self) -> Pool:
         if self._pool is None:
+            from functools import partial
+
             from .workers import start_pool
 
-            self._pool = start_pool(self.workers)
+            self._pool = start_pool(self.workers, partial(warm_up, type(self)))
         return self._pool
 
     def _finish(self, row: dict) -> None:
@@ -138,17 +176,14 @@ class ImageMetric(BaseMetric):
     def evaluate(self, size: int) -> dict:
         """Summarise every process's rows on rank 0 (rows carry their names, so the uneven
         shares of an unpadded sampler are gathered whole, unlike mmengine's ``collect_results``)."""
-        from mmengine.dist import all_gather_object, broadcast_object_list, is_main_process
-
         try:
             self._drain(wait=True)
         finally:
             self.close()
         rows = [row for part in all_gather_object(list(self.results)) for row in part]
         self.results.clear()
-        metrics = [self.compute_metrics(rows) if is_main_process() else None]
-        broadcast_object_list(metrics)
-        return {f"{self.prefix}/{k}" if self.prefix else k: v for k, v in metrics[0].items()}
+        metrics = broadcast_object(self.compute_metrics(rows) if get_rank() == 0 else None)
+        return {f"{self.prefix}/{k}" if self.prefix else k: v for k, v in metrics.items()}
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         rows = sorted(self.previous_rows + list(results), key=lambda r: r["name"])

@@ -7,6 +7,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import MatbenchError
 from ..models import TrimapMattingModel
+from ..plugins import known_names, load_plugins_of
 from ..registry import METRICS, MODELS, STRATEGIES, lookup
 from .run import EvalJob
 
@@ -94,7 +95,7 @@ def network_source(cfg: dict, model_cfg: dict, strategy: Optional[str], strategy
         strategy_cfg.setdefault("type", default_strategy)
     if "type" not in strategy_cfg:
         raise MatbenchError(f"model '{model_cfg['type']}' needs --strategy "
-                            f"(one of: {', '.join(sorted(STRATEGIES.module_dict)) or 'none registered'})")
+                            f"(one of: {', '.join(known_names(STRATEGIES)) or 'none registered'})")
     lookup(STRATEGIES, strategy_cfg["type"])
     ckpt = str(checkpoint) if checkpoint else cfg.get("load_from")
     if not ckpt and not random_weights:
@@ -115,6 +116,7 @@ def choose_variant(variant: Optional[str], dataset: str) -> tuple[str, str]:
     elif dataset_default:
         variant, origin = dataset_default, f"the dataset's convention ({dataset})"
     else:
+        load_plugins_of(METRICS)
         defaults = [name for name, cls in METRICS.module_dict.items() if getattr(cls, "default", False)]
         if not defaults:
             raise MatbenchError("no --metric-variant given and no metric plugin declares itself the default")

@@ -1,8 +1,8 @@
 """Runner models that turn dataset samples into predicted alpha mattes.
 
-Every source of predictions — a folder of PNGs, a trimap-based classical method, a network with
-an inference strategy — is an mmengine ``BaseModel`` whose ``test_step`` adds ``pred_alpha`` to
-each sample, so one Runner test loop and one Evaluator serve them all.
+A trimap-based classical method and a network with an inference strategy are mmengine
+``BaseModel`` subclasses whose ``test_step`` adds ``pred_alpha`` to each sample, so one Runner test loop
+and one Evaluator serve them (a folder of PNGs needs neither: :mod:`.sources`).
 """
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import torch
 from mmengine.model import BaseModel
 
 from ..errors import InputError, MatbenchError
-from ..io import to_uint8, warn_misnamed, write_png_atomic
+from ..io import to_uint8, write_png_atomic
 from ..models import TrimapMattingModel
 from ..networks import (AMP_DTYPES, build_network, check_trimap_support, image_tensor, run_guarded,
                         takes_trimap, trimap_tensor)
 from ..registry import MODELS, STRATEGIES, build
+from .sources import PredictionSource
 
 
 def unbatch(data: Any) -> list[dict]:
@@ -29,11 +30,8 @@ def unbatch(data: Any) -> list[dict]:
     return list(data)
 
 
-class Predictor(BaseModel):
+class Predictor(PredictionSource, BaseModel):
     """Base: ``predict(sample)`` gives the alpha; ``test_step`` checks it and attaches it."""
-
-    #: What the samples must carry besides alpha and trimap.
-    needs_image = True
 
     def predict(self, sample: dict) -> np.ndarray:
         raise NotImplementedError
@@ -42,18 +40,6 @@ class Predictor(BaseModel):
     def name(self) -> str:
         """The model's name in messages."""
         return getattr(self, "model_cfg", {}).get("type", type(self).__name__)
-
-    def describe(self) -> dict:
-        """What produced the predictions, for the results file."""
-        return {"type": type(self).__name__}
-
-    def input_files(self, name: str) -> dict[str, str]:
-        """Files besides the dataset's that image `name`'s prediction is read from, by role."""
-        return {}
-
-    def test_label(self) -> str:
-        """How the predictions were made, for the "Test" column of tables."""
-        return ""
 
     def forward(self, *args, **kwargs):  # pragma: no cover - evaluation only uses test_step
         raise MatbenchError(f"{type(self).__name__} is for evaluation only")
@@ -67,12 +53,9 @@ class Predictor(BaseModel):
             sample.pop("image", None)
         return samples
 
-    #: where the evaluation keeps the predictions it scores (8-bit PNGs), or None
-    save_dir: Path | None = None
-
     def attach(self, sample: dict) -> None:
-        """Add the prediction (``pred_alpha``, or a ``pred_path`` to read it from) to `sample`,
-        and keep it as ``save_dir/<name>.png`` when asked."""
+        """Add the checked prediction as ``pred_alpha`` to `sample`, and keep it as
+        ``save_dir/<name>.png`` when asked."""
         sample["pred_alpha"] = self._checked(self.predict(sample), sample)
         if self.save_dir is not None:
             write_png_atomic(self.save_dir / f"{sample['name']}.png", to_uint8(sample["pred_alpha"]))
@@ -89,48 +72,6 @@ class Predictor(BaseModel):
             bad = int((~np.isfinite(pred)).sum())
             raise InputError(where, f"{self.name} produced {bad} NaN/inf alpha values")
         return pred
-
-
-@MODELS.register_module()
-class PredictionFolder(Predictor):
-    """Precomputed mattes ``root/<name>.png`` (8-bit: /255; 16-bit: /65535), from any method."""
-
-    needs_image = False
-
-    def __init__(self, root: str) -> None:
-        super().__init__()
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise InputError(self.root, "predictions folder does not exist")
-
-    def check_names(self, names: list[str]) -> None:
-        """Refuse missing and extra prediction files before anything is computed."""
-        found = {p.stem for p in self.root.glob("*.png")}
-        missing = sorted(set(names) - found)
-        extra = sorted(found - set(names))
-        if missing:
-            raise InputError(self.root / f"{missing[0]}.png",
-                             f"prediction missing ({len(missing)} of {len(names)} missing)")
-        if extra:
-            raise InputError(self.root / f"{extra[0]}.png",
-                             f"prediction has no ground truth in the dataset ({len(extra)} extra files)")
-        # headers only (~0.1 ms a file), in the main process before metric workers start: said
-        # here, a JPEG named .png is reported once, and forked workers inherit that it was
-        for name in sorted(names):
-            if warn_misnamed(self.root / f"{name}.png"):
-                break
-
-    def attach(self, sample: dict) -> None:
-        sample["pred_path"] = str(self.root / f"{sample['name']}.png")
-
-    def input_files(self, name: str) -> dict[str, str]:
-        return {"prediction": str(self.root / f"{name}.png")}
-
-    def test_label(self) -> str:
-        return "predictions"
-
-    def describe(self) -> dict:
-        return {"type": "PredictionFolder", "root": str(self.root.resolve())}
 
 
 @MODELS.register_module()

@@ -1,5 +1,6 @@
-"""The evaluation loop: a dataset, a source of predictions and a metric variant, run by
-mmengine's Runner (test loop + Evaluator), resumable, with a results file at the end."""
+"""The evaluation: a dataset, a source of predictions and a metric variant, resumable, with a
+results file at the end. A folder of predictions is scored by a plain loop feeding the metric
+workers (no torch); a method or a network runs in mmengine's Runner (:mod:`.runner_loop`)."""
 from __future__ import annotations
 
 import datetime
@@ -12,59 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from mmengine.dist import get_rank
-from mmengine.evaluator import Evaluator
-from mmengine.registry import MODEL_WRAPPERS
-from torch.utils.data import Dataset
 
 from .. import __version__
-from ..dist import barrier, init_processes
+from ..dist import barrier, get_rank, init_processes
 from ..errors import InputError, MatbenchError
-from ..registry import DATASETS, METRICS, MODELS, build, lookup
+from ..registry import DATASETS, METRICS, build, lookup
 from .journal import (Journal, check_same_run, digest, file_sha256, file_stamp, prepare_work_dir,
                       work_dir_lock, write_json_atomic, write_problem)
-from .predictors import PredictionFolder, Predictor
-from .progress import RichProgressHook
+from .sources import PredictionFolder, PredictionSource, build_source
 
 RESULTS_FILE = "results.json"
 #: where a model's predictions are kept, relative to the work dir (``meta.predictions``)
 PREDICTIONS_DIR = "predictions"
 REPORT_FILE = "report.html"
-
-
-class _Pending(Dataset):
-    """The samples still to evaluate; a loading error travels as data to the main process,
-    where it is raised as a one-line error (DataLoader workers would bury it in a traceback)."""
-
-    def __init__(self, dataset: Any, indices: list[int]) -> None:
-        self.dataset, self.indices = dataset, indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    @property
-    def metainfo(self) -> dict:
-        return dict(getattr(self.dataset, "metainfo", {}))
-
-    def __getitem__(self, i: int) -> dict:
-        try:
-            return self.dataset[self.indices[i]]
-        except MatbenchError as exc:
-            return {"name": f"#{self.indices[i]}", "error": str(exc)}
-
-
-@MODEL_WRAPPERS.register_module()
-class EvalOnlyWrapper(torch.nn.Module):
-    """The model wrapper of an evaluation under several processes: the model as it is (each
-    process predicts its own share of the images; nothing is synchronised but the rows)."""
-
-    def __init__(self, module: torch.nn.Module) -> None:
-        super().__init__()
-        self.module = module
-
-    def test_step(self, data: Any) -> list:
-        return self.module.test_step(data)
 
 
 @dataclass
@@ -88,22 +49,22 @@ class EvalJob:
 
 
 def _versions() -> dict:
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
+    from importlib.metadata import PackageNotFoundError, version
+
+    torch = sys.modules.get("torch")
+    try:
+        torch_version = torch.__version__ if torch is not None else version("torch")
+    except PackageNotFoundError:
+        torch_version = None
+    return {"python": platform.python_version(), "torch": torch_version, "numpy": np.__version__}
 
 
 def _packages() -> dict[str, str]:
-    """matbench and every plugin distribution, with their versions."""
-    from importlib.metadata import PackageNotFoundError, version
+    """matbench and every installed plugin distribution, with their versions (from their metadata:
+    no plugin is imported for it)."""
+    from ..plugins import installed_plugins
 
-    from ..plugins import load_plugins
-
-    packages = {"matbench": __version__}
-    for dist in sorted(set(load_plugins().values())):
-        try:
-            packages[dist] = version(dist)
-        except (PackageNotFoundError, ValueError):
-            packages[dist] = "unknown"
-    return packages
+    return {"matbench": __version__, **dict(installed_plugins())}
 
 
 def _resolved(cfg: dict) -> dict:
@@ -120,7 +81,7 @@ def dataset_metainfo(name: str) -> dict:
     return dict(getattr(lookup(DATASETS, name), "METAINFO", {}) or {})
 
 
-def _test_label(predictor: Predictor, dataset: Any) -> str:
+def _test_label(predictor: PredictionSource, dataset: Any) -> str:
     """The "Test" cell: how predictions were made, marking trimaps the set did not ship."""
     label = predictor.test_label()
     generated = not getattr(dataset, "ships_trimaps", True)
@@ -136,7 +97,7 @@ def _trimap_record(dataset: Any) -> dict:
     return {"source": "generated", "rule": dataset.metainfo.get("trimap_rule"), "note": NOTE}
 
 
-def run_identity(job: EvalJob, predictor: Predictor, metric_cls: type) -> dict:
+def run_identity(job: EvalJob, predictor: PredictionSource, metric_cls: type) -> dict:
     """What every row of the run depends on besides its own files."""
     source = predictor.describe()
     checkpoint = source.get("checkpoint")
@@ -145,7 +106,7 @@ def run_identity(job: EvalJob, predictor: Predictor, metric_cls: type) -> dict:
             "checkpoint_sha256": file_sha256(checkpoint) if checkpoint and os.path.isfile(checkpoint) else None}
 
 
-def input_files(info: dict, predictor: Predictor) -> dict[str, list]:
+def input_files(info: dict, predictor: PredictionSource) -> dict[str, list]:
     """Stamps of the files one image's row is computed from, by role (image, alpha, trimap,
     prediction ...)."""
     files = {key[:-len("_path")]: file_stamp(value) for key, value in info.items()
@@ -162,9 +123,11 @@ def evaluate(job: EvalJob) -> dict:
     dict on the processes other than rank 0)."""
     init_processes(job.launcher)
     metric_cls = lookup(METRICS, job.variant)
-    predictor: Predictor = build(MODELS, job.predictor)
+    predictor: PredictionSource = build_source(job.predictor)
     work_dir = prepare_work_dir(job.work_dir)
-    with work_dir_lock(work_dir, hold=get_rank() == 0):
+    metric = metric_cls(workers=job.metric_workers)
+    # the metric workers start first: they warm up while the dataset is listed and the journal read
+    with work_dir_lock(work_dir, hold=get_rank() == 0), metric:
         dataset_cfg = dict(job.dataset)
         dataset_cfg.setdefault("pipeline", [dict(type="LoadMattingSample")] if predictor.needs_image else [])
         if dataset_metainfo(dataset_cfg["type"]).get("trimap_rule"):
@@ -227,7 +190,6 @@ def evaluate(job: EvalJob) -> dict:
             if job.report:
                 _write_report(work_dir)
 
-        metric = metric_cls(workers=job.metric_workers)
         metric.previous_rows = plan.reused
         metric.groups = groups
         metric.on_row = lambda row: journal.append(row, inputs[row["name"]])
@@ -237,7 +199,12 @@ def evaluate(job: EvalJob) -> dict:
                 metric.compute_metrics([])
             return results
         with _disk_errors(work_dir):
-            _run(job, predictor, _Pending(dataset, plan.pending), metric, len(plan.reused))
+            if isinstance(predictor, PredictionFolder):
+                _score_folder(job, predictor, dataset, plan.pending, metric, len(plan.reused))
+            else:
+                from .runner_loop import run_with_runner
+
+                run_with_runner(job, predictor, dataset, plan.pending, metric, len(plan.reused))
         return results
 
 
@@ -251,39 +218,40 @@ def _write_report(work_dir: Path) -> None:
         print(f"matbench: warning: no report written: {exc}", file=sys.stderr)
 
 
-def _run(job: EvalJob, predictor: Predictor, dataset: Dataset, metric: Any, already_done: int) -> None:
-    from mmengine.runner import Runner
+def _score_folder(job: EvalJob, predictions: PredictionFolder, dataset: Any, pending: list[int],
+                  metric: Any, already_done: int) -> None:
+    """Score the samples at `pending` against a folder of predictions: each process takes every
+    world-size-th one (as the Runner's unpadded sampler would), its metric workers read the files."""
+    from ..dist import get_world_size
+    from ..io import warn_misnamed
+    from .progress import ProgressBar
 
-    work_dir = Path(job.work_dir)
-    runner = Runner(
-        model=predictor,
-        work_dir=str(work_dir / "logs"),
-        test_dataloader=dict(dataset=dataset, batch_size=1, num_workers=job.num_workers,
-                             persistent_workers=False,
-                             # each image exactly once: no padding of the last rank's share
-                             sampler=dict(type="DefaultSampler", shuffle=False, round_up=False),
-                             collate_fn=dict(type="pseudo_collate")),
-        test_cfg=dict(type="TestLoop"),
-        test_evaluator=Evaluator([metric]),
-        # no DDP around a model that is only evaluated (DDP refuses modules without gradients)
-        cfg=dict(model_wrapper_cfg=dict(type="EvalOnlyWrapper")) if job.launcher != "none" else None,
-        default_hooks=dict(logger=dict(type="LoggerHook", interval=10**9)),
-        custom_hooks=[RichProgressHook(f"{job.label or 'evaluating'} ({job.variant})", already_done)],
-        launcher=job.launcher,
-        env_cfg=dict(cudnn_benchmark=False, dist_cfg=dict(backend="nccl" if torch.cuda.is_available() else "gloo")),
-        log_level=os.environ.get("MATBENCH_LOG_LEVEL", "WARNING"),
-        # everything is passed built, so no scope is needed (one would make mmengine warn about
-        # the hook/loop/visualizer registries matbench does not extend)
-        default_scope=None,
-        # mmengine's global instances (logger, scope, visualizer) are keyed by this name: the
-        # timestamp it defaults to collides when two evaluations start within the same second.
-        experiment_name=f"eval-{datetime.datetime.now():%Y%m%d_%H%M%S}-{uuid.uuid4().hex[:8]}",
-        visualizer=dict(type="Visualizer", vis_backends=[]),
-    )
+    rank, world = get_rank(), get_world_size()
+    mine = pending[rank::world]
+    bar = ProgressBar(f"{job.label or 'evaluating'} ({job.variant})", len(pending) + already_done,
+                      already_done) if rank == 0 else None
+    finish = metric.on_row
+
+    def on_row(row: dict) -> None:
+        finish(row)
+        if bar is not None:
+            bar.advance(world)
+
+    metric.on_row = on_row
     try:
-        runner.test()
+        for index in mine:
+            sample = dataset[index]
+            predictions.attach(sample)
+            # a file in another format than its name says is reported here, once: the metric
+            # workers, started before the predictions were checked, do not report it
+            for key in ("alpha_path", "trimap_path"):
+                warn_misnamed(sample[key])
+            metric.process(None, [sample])
+        metric.evaluate(len(pending))
     finally:
         metric.close()
+        if bar is not None:
+            bar.stop()
 
 
 def _disk_errors(work_dir: Path) -> Any:

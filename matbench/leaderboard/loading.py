@@ -96,15 +96,16 @@ def _check_values(data: dict, source: str | os.PathLike) -> None:
 
 
 def _dataset_class(name: str) -> Any:
-    """The registered dataset class called ``name`` (any case), or None."""
-    from ..plugins import load_plugins
+    """The registered dataset class called ``name`` (any case), or None (only the plugin that
+    provides it is imported)."""
+    from ..plugins import known_names, load_plugins_for
     from ..registry import DATASETS
 
-    load_plugins()
-    for registered, cls in DATASETS.module_dict.items():
-        if registered.lower() == str(name).lower():
-            return cls
-    return None
+    match = next((n for n in known_names(DATASETS) if n.lower() == str(name).lower()), None)
+    if match is None:
+        return None
+    load_plugins_for(DATASETS, match)
+    return DATASETS.module_dict.get(match)
 
 
 def dataset_of(meta: Mapping) -> dict:
@@ -144,10 +145,8 @@ def test_name(meta: Mapping) -> str:
 
 
 def _strategy_label(cfg: dict) -> str:
-    from ..plugins import load_plugins
     from ..registry import STRATEGIES, build
 
-    load_plugins()
     name = str(cfg["type"])
     try:
         strategy = build(STRATEGIES, cfg)

@@ -84,17 +84,18 @@ def reference_runs(source: Mapping) -> list[Run]:
 # --------------------------------------------------------------------------- variants
 
 def _metric_class(variant: str) -> Any:
-    from ..plugins import load_plugins
+    from ..plugins import load_plugins_for
     from ..registry import METRICS
 
-    load_plugins()
+    load_plugins_for(METRICS, variant)
     return METRICS.module_dict.get(variant)
 
 
 def _known_headers() -> dict[str, tuple[str, int]]:
+    from ..plugins import load_plugins_of
     from ..registry import METRICS
 
-    _metric_class("")
+    load_plugins_of(METRICS)
     headers: dict[str, tuple[str, int]] = {}
     for cls in METRICS.module_dict.values():        # the first variant to name a key wins
         for key, head, decimals in getattr(cls, "columns", ()):

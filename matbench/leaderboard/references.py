@@ -67,10 +67,8 @@ def check_reference(data: object, path: str | os.PathLike) -> None:
 
 def load_references(names: list[str]) -> list[dict]:
     """The registered reference sources ``names``, each ``{"name", "source", "rows"}``."""
-    from ..plugins import load_plugins
     from ..registry import REFERENCES, lookup
 
-    load_plugins()
     sources = []
     for name in names:
         data = dict(lookup(REFERENCES, name)())
@@ -80,10 +78,10 @@ def load_references(names: list[str]) -> list[dict]:
 
 
 def reference_names() -> list[str]:
-    from ..plugins import load_plugins
+    from ..plugins import known_names
     from ..registry import REFERENCES
 
-    load_plugins()
-    if not REFERENCES.module_dict:
+    names = known_names(REFERENCES)
+    if not names:
         raise MatbenchError("no reference sources are registered")
-    return sorted(REFERENCES.module_dict)
+    return names

@@ -146,10 +146,8 @@ def image_files(run: ReportRun) -> dict[str, ImageFiles]:
     """Each image's photo, ground truth and trimap, from the dataset plugin that ``run`` used
     (generated trimaps from the run's cache, WORK/trimaps)."""
     from ..evaluation.run import dataset_metainfo
-    from ..plugins import load_plugins
     from ..registry import DATASETS, build
 
-    load_plugins()
     config = {**_dataset_config(run), "pipeline": []}
     if dataset_metainfo(config["type"]).get("trimap_rule"):
         config.setdefault("trimap_cache", str(run.work_dir / "trimaps"))

@@ -34,7 +34,7 @@ import numpy as np
 
 from matbench.api import dilate_erode, files_by_stem, group_spec, InputError, load_labels, read_alpha8, write_png_atomic
 
-from .labels import TYPE_GROUP, TYPES
+from matbench_datasets.aim500 import TYPE_GROUP, TYPES
 
 __all__ = ["DEFAULT_KERNEL_SIZE", "MASK_EXTS", "trimap_from_alpha", "make_usr", "write_usr_folder"]
 

@@ -30,8 +30,8 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from matbench.api import DATASETS, dilate_erode, MatbenchError
-from matbench_aim.datasets.aim500 import AIM500
+from matbench.api import DATASETS, MatbenchError, cache_dir, dilate_erode
+from .aim500 import AIM500
 
 VERSION = 1
 DIRNAME = f"embedded-v{VERSION}"
@@ -41,9 +41,11 @@ USR_KERNEL = 30
 
 
 def default_root() -> Path:
-    """Where the embedded dataset lives unless told otherwise (``$MATBENCH_CACHE`` overrides)."""
-    base = os.environ.get("MATBENCH_CACHE")
-    return (Path(base) if base else Path.home() / ".cache" / "matbench") / DIRNAME
+    """Where the embedded dataset lives unless told otherwise: in matbench's cache folder."""
+    base = cache_dir()
+    if base is None:
+        raise MatbenchError("no home folder for the embedded dataset: set MATBENCH_CACHE to a writable folder")
+    return base / DIRNAME
 
 
 # ----------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from matbench.errors import MatbenchError
+from plugin_helpers import fake_dist
 from matbench.plugins import registered
 from matbench.registry import DATASETS, METRICS, MODELS, STRATEGIES, TRANSFORMS, lookup
 
@@ -70,21 +71,13 @@ def test_third_party_plugin_registers_without_editing_matbench(tmp_path):
         print(rows[0].package, rows[0].module)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={"PYTHONPATH": str(tmp_path), "PATH": ""}, check=True)
+                         env={"PYTHONPATH": str(tmp_path), "PATH": "",
+                              "MATBENCH_CACHE": str(tmp_path / "cache")}, check=True)
     assert out.stdout.split() == ["mb-thirdparty", "mb_thirdparty"]
 
 
-def _fake_dist(root, package, code, dist_name):
-    (root / package).mkdir()
-    (root / package / "__init__.py").write_text(textwrap.dedent(code))
-    info = root / f"{package}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[matbench.plugins]\n{package} = {package}\n")
-
-
 def test_a_broken_or_clashing_plugin_is_one_warning_and_the_others_work(tmp_path):
-    _fake_dist(tmp_path, "mb_broken", '''
+    fake_dist(tmp_path, "mb_broken", '''
         from matbench.api import MODELS, TrimapMattingModel
 
         @MODELS.register_module()
@@ -93,7 +86,7 @@ def test_a_broken_or_clashing_plugin_is_one_warning_and_the_others_work(tmp_path
 
         raise RuntimeError("bug in the plugin")
     ''', "mb-broken")
-    _fake_dist(tmp_path, "mb_clash", '''
+    fake_dist(tmp_path, "mb_clash", '''
         from matbench.api import MODELS, TrimapMattingModel
 
         @MODELS.register_module(name="ClosedForm")

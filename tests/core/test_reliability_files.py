@@ -12,7 +12,7 @@ from PIL import Image
 from matbench.errors import InputError
 from matbench.evaluation.summary import summarize
 from matbench.groups import group_specs
-from matbench_aim.labels import AIM500_GROUPS
+from matbench_datasets.aim500 import AIM500_GROUPS
 from matbench.leaderboard import load_results, render
 
 METRICS = ["sad", "mse", "mad", "sad_trimap", "mse_trimap", "mad_trimap", "sad_fg", "sad_bg", "conn", "grad"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from matbench.api import DATASETS, files_by_stem, first_names, InputError, MatbenchError, read_json
 
-from ..labels import TYPES
+from matbench_datasets.aim500 import TYPES
 from .seeding import AimTrainDataset
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")

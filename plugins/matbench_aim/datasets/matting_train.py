@@ -15,7 +15,7 @@ from mmengine.dataset import BaseDataset
 
 from matbench.api import DATASETS, build, files_by_stem, first_names, InputError, MatbenchError
 
-from ..labels import TYPES
+from matbench_datasets.aim500 import TYPES
 from .seeding import AimTrainDataset
 
 

@@ -11,10 +11,18 @@ from .gradient import grad
 from .sad_mse_mad import (mad, mad_trimap, mse, mse_trimap, sad, sad_bg, sad_fg, sad_mse_mad_group,
                           sad_trimap)
 from .suite import KEYS, aim_metrics
-from .torch_path import aim_metrics_torch
 
 __all__ = ["AimMetric", "KEYS", "aim_metrics", "aim_metrics_torch", "conn", "grad", "mad", "mad_trimap",
            "mse", "mse_trimap", "sad", "sad_bg", "sad_fg", "sad_mse_mad_group", "sad_trimap"]
+
+
+def __getattr__(name: str) -> object:
+    """``aim_metrics_torch`` at its first use: importing torch is not the plugin's cost to pay."""
+    if name == "aim_metrics_torch":
+        from .torch_path import aim_metrics_torch
+
+        return aim_metrics_torch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @METRICS.register_module(name="aim")

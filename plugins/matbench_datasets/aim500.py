@@ -1,6 +1,7 @@
 """AIM-500 (Li et al., "Deep Automatic Natural Image Matting", IJCAI 2021), read as the official
 ``core/test.py`` lays it out: ``ROOT/original/*.jpg``, ``ROOT/mask/*.png``, ``ROOT/trimap/*.png``
-and the labels ``ROOT/aim_category_type.json``. ``usr/`` (training targets) is not read here."""
+and the labels ``ROOT/aim_category_type.json`` (three types, seven categories, as the AIM README's
+tables show them). ``usr/`` (training targets) is not read here."""
 from __future__ import annotations
 
 import os
@@ -9,7 +10,24 @@ from typing import Any, Optional, Union
 
 from matbench.api import DATASETS, MattingDataset
 
-from ..labels import AIM500_GROUPS, LABELS_FILE
+LABELS_FILE = "aim_category_type.json"
+
+#: SO: salient opaque, STM: salient transparent/meticulous, NS: non-salient
+TYPES = ("SO", "STM", "NS")
+
+TYPE_GROUP = dict(
+    key="type", values={t: t for t in TYPES}, closed=True, placement="whole",
+    about="SO, STM, NS: mean SAD per image type; Avg.: the unweighted mean of the type means.",
+    avg_header="Type Avg.")
+
+CATEGORY_GROUP = dict(
+    key="category", closed=False, placement="table", title="SAD per category",
+    values={"animal": "Animal", "portrait": "Human", "transparent": "Transp.", "plant": "Plant",
+            "furniture": "Furni.", "toy": "Toy", "fruit": "Fruit"},
+    about="Mean SAD per category (Human = portrait); Avg.: the unweighted mean of the category means.",
+    avg_header="Cat. Avg.")
+
+AIM500_GROUPS = [TYPE_GROUP, CATEGORY_GROUP]
 
 
 @DATASETS.register_module(name="aim500")
