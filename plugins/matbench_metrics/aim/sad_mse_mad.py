@@ -2,96 +2,109 @@
 
 Official units (``core/evaluate.py``): sums of absolute errors are divided by 1000, means by a
 pixel count. One fused numba pass computes the six sums in NumPy's pairwise order (so they equal
-the official ``np.sum`` values exactly) without building the official temporaries.
+the official ``np.sum`` values exactly) without building the official temporaries: each term is
+the official temporary's value for that pixel (same operations on the same float64 numbers),
+added in the same order as ``np.sum`` adds that temporary.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from ..pairwise import COMBINE, pairwise_schedule
+from ..pairwise import leaf_bounds, pairwise_schedule, tree_sum
+from .simd import abs8, count8, lane_sum8, load8, where8
 
 # positions of the six sums in the fused kernel's result
 _ABS, _SQ, _ABS_T, _SQ_T, _ABS_FG, _ABS_BG = range(6)
 
 
 @njit(cache=True, inline="always")
-def _terms(p, g, t, i):
-    d = p[i] - g[i]
-    ad = abs(d)
+def _terms8(p, g, t, i):
+    """The six terms of pixels i..i+7, as the official temporaries hold them, and how many of
+    the pixels have trimap 0 / 128 / 255."""
+    pv = load8(p, i)
+    gv = load8(g, i)
+    tv = load8(t, i)
+    fg = tv == np.uint8(255)
+    bg = tv == np.uint8(0)
+    d = pv - gv
+    ad = abs8(d)
+    # trimap-fixed prediction: 1.0 / 0.0 where the trimap is 255 / 0, then minus alpha
+    dt = where8(fg, 1.0 - gv, where8(bg, 0.0 - gv, d))
+    # fg / bg: diff * weight_fg (a product, as the official code has it)
+    return (ad, d * d, abs8(dt), dt * dt, ad * where8(fg, 1.0, 0.0), ad * where8(bg, 1.0, 0.0),
+            count8(bg), count8(tv == np.uint8(128)), count8(fg))
+
+
+@njit(cache=True, inline="always")
+def _terms1(p, g, t, i):
+    """The same for pixel i alone."""
+    pv = p[i]
+    gv = g[i]
     tv = t[i]
-    if tv == 255:
-        dt = 1.0 - g[i]
-    elif tv == 0:
-        dt = 0.0 - g[i]
-    else:
-        dt = d
-    fg = ad if tv == 255 else 0.0
-    bg = ad if tv == 0 else 0.0
-    return ad, d * d, abs(dt), dt * dt, fg, bg
-
-
-@njit(cache=True)
-def _leaf(p, g, t, s, n, lanes, counts):
-    """One pairwise block of the six sums; also counts trimap values 0 / 128 / 255."""
-    for i in range(s, s + n):
-        tv = t[i]
-        if tv == 0:
-            counts[0] += 1
-        elif tv == 128:
-            counts[1] += 1
-        elif tv == 255:
-            counts[2] += 1
-    if n < 8:
-        r = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-        for i in range(s, s + n):
-            v = _terms(p, g, t, i)
-            for q in range(6):
-                r[q] += v[q]
-        return r[0], r[1], r[2], r[3], r[4], r[5]
-    for j in range(8):
-        v = _terms(p, g, t, s + j)
-        for q in range(6):
-            lanes[q, j] = v[q]
-    m = n - n % 8
-    i = 8
-    while i < m:
-        for j in range(8):
-            v = _terms(p, g, t, s + i + j)
-            for q in range(6):
-                lanes[q, j] += v[q]
-        i += 8
-    out = np.empty(6)
-    for q in range(6):
-        out[q] = ((lanes[q, 0] + lanes[q, 1]) + (lanes[q, 2] + lanes[q, 3])) + \
-                 ((lanes[q, 4] + lanes[q, 5]) + (lanes[q, 6] + lanes[q, 7]))
-    while i < n:
-        v = _terms(p, g, t, s + i)
-        for q in range(6):
-            out[q] += v[q]
-        i += 1
-    return out[0], out[1], out[2], out[3], out[4], out[5]
+    fg = tv == 255
+    bg = tv == 0
+    d = pv - gv
+    ad = abs(d)
+    dt = (1.0 - gv) if fg else ((0.0 - gv) if bg else d)
+    return (ad, d * d, abs(dt), dt * dt, ad * (1.0 if fg else 0.0), ad * (1.0 if bg else 0.0),
+            1 if bg else 0, 1 if tv == 128 else 0, 1 if fg else 0)
 
 
 @njit(cache=True)
 def _fused(p, g, t):
-    """The six sums (NumPy's pairwise order) and the counts of trimap 0 / 128 / 255."""
-    lanes = np.empty((6, 8))
-    counts = np.zeros(3, dtype=np.int64)
+    """The six sums (NumPy's pairwise order) and the counts of trimap 0 / 128 / 255.
+
+    NumPy's lane j of a block starting at s adds the pixels s+j, s+8+j, s+16+j, ...: the lane j
+    of the block's consecutive 8-pixel vectors. So each block's six lane accumulators stay in
+    registers while its terms are computed, ``lane_sum8`` combines them as NumPy does and the
+    block's last pixels (fewer than 8) are added one by one. NumPy's tree then adds the block
+    sums."""
     sched = pairwise_schedule(p.size)
-    stack = np.empty((64, 6))
-    sp = 0
-    for q in range(sched.shape[0]):
-        if sched[q, 0] == COMBINE:
-            for c in range(6):
-                stack[sp - 2, c] = stack[sp - 2, c] + stack[sp - 1, c]
-            sp -= 1
-        else:
-            v = _leaf(p, g, t, sched[q, 0], sched[q, 1], lanes, counts)
-            for c in range(6):
-                stack[sp, c] = v[c]
-            sp += 1
-    return (stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3], stack[0, 4], stack[0, 5]), counts
+    bounds = leaf_bounds(sched)
+    leaf = np.empty((6, bounds.size - 1))
+    n0 = 0
+    n128 = 0
+    n255 = 0
+    for j in range(bounds.size - 1):
+        s = bounds[j]
+        e = bounds[j + 1]
+        m8 = s + (e - s) // 8 * 8
+        r0 = r1 = r2 = r3 = r4 = r5 = 0.0
+        if m8 > s:
+            a0, a1, a2, a3, a4, a5, c0, c128, c255 = _terms8(p, g, t, s)
+            n0 += c0
+            n128 += c128
+            n255 += c255
+            for i in range(s + 8, m8, 8):
+                b0, b1, b2, b3, b4, b5, c0, c128, c255 = _terms8(p, g, t, i)
+                a0 = a0 + b0
+                a1 = a1 + b1
+                a2 = a2 + b2
+                a3 = a3 + b3
+                a4 = a4 + b4
+                a5 = a5 + b5
+                n0 += c0
+                n128 += c128
+                n255 += c255
+            r0, r1, r2 = lane_sum8(a0), lane_sum8(a1), lane_sum8(a2)
+            r3, r4, r5 = lane_sum8(a3), lane_sum8(a4), lane_sum8(a5)
+        for i in range(m8, e):
+            b0, b1, b2, b3, b4, b5, c0, c128, c255 = _terms1(p, g, t, i)
+            r0 += b0
+            r1 += b1
+            r2 += b2
+            r3 += b3
+            r4 += b4
+            r5 += b5
+            n0 += c0
+            n128 += c128
+            n255 += c255
+        leaf[0, j], leaf[1, j], leaf[2, j] = r0, r1, r2
+        leaf[3, j], leaf[4, j], leaf[5, j] = r3, r4, r5
+    sums = (tree_sum(sched, leaf[0], 0.0), tree_sum(sched, leaf[1], 0.0), tree_sum(sched, leaf[2], 0.0),
+            tree_sum(sched, leaf[3], 0.0), tree_sum(sched, leaf[4], 0.0), tree_sum(sched, leaf[5], 0.0))
+    return sums, np.array([n0, n128, n255])
 
 
 def _flat(pred, alpha, trimap=None):

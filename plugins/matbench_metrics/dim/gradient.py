@@ -8,7 +8,6 @@ size, so cropping or a direct convolution would change the last bits of the resu
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 SIGMA = 1.4
@@ -38,12 +37,16 @@ _KX, _KY = gauss_kernels()
 
 def _normalized(x: np.ndarray) -> np.ndarray:
     """Min-max normalisation to [0, 1]; all zeros for a constant map (OpenCV NORM_MINMAX)."""
+    import cv2  # imported where used: loading OpenCV is not every command's cost
+
     out = np.zeros_like(x)
     cv2.normalize(x, out, 1.0, 0.0, cv2.NORM_MINMAX)
     return out
 
 
 def _gradient_magnitude(x: np.ndarray) -> np.ndarray:
+    import cv2
+
     gx = cv2.filter2D(x, -1, _KX, borderType=cv2.BORDER_REPLICATE)
     gy = cv2.filter2D(x, -1, _KY, borderType=cv2.BORDER_REPLICATE)
     return np.sqrt(gx**2 + gy**2)
