@@ -1,60 +1,36 @@
 """Seconds per image of the "aim" metrics: fast path, the plain port (reference.py) and, when
-AIM_REF names the official repository, the official evaluate.py functions (via aimref).
+AIM_REF names the official repository, the official evaluate.py functions (via tools/official).
 
-    python tools/bench_metrics.py [--images 3] [--repeat 3]
-    PYTHONPATH=$REFSTUB AIM_REF=/path/to/AIM python tools/bench_metrics.py
-    # REFSTUB: a folder of stand-ins for modules the official code imports but does not need;
+    python tools/bench_metrics.py [--images 3] [--repeat 3] [--json FILE]
+    AIM_REF=/path/to/AIM python tools/bench_metrics.py
     # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 
 Inputs: 1200x1500 synthetic alphas (smooth field with soft edges, solid fg / bg) and predictions
 with errors (blur, noise, a few wrong blobs, 8-bit); and, when present, the alphamatting-lowres
 photos with a seeded synthetic prediction. Numba compile time is excluded (warm-up first). The
 last table is throughput with 2 processes over the images (as the evaluation loop's workers).
+``--json`` writes the same numbers.
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
 import os
-from pathlib import Path
-import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
 
+from benchlib import synthetic_image, write_json
 from matbench_metrics.aim import conn, grad, reference, sad_mse_mad_group
 from matbench_metrics.aim.golden_inputs import PHOTO_DIR, make_case, photo_cases
 from matbench_metrics.aim.suite import aim_metrics
-
-
-def synthetic_image(seed: int, h: int = 1200, w: int = 1500):
-    """A realistic-looking (pred, alpha, trimap): soft-edged object with hair-like detail."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w]
-    shape = gaussian_filter(rng.standard_normal((h, w)), 80, mode="wrap")
-    body = np.clip((shape / shape.std() + 0.3) * 8, -1, 1)      # sharp-ish boundary
-    detail = gaussian_filter(rng.standard_normal((h, w)), 1.5)
-    edge = np.exp(-(body ** 2) * 4)                              # soft region along the boundary
-    alpha = np.clip(0.5 + 0.5 * body + edge * 2.5 * detail / detail.std() * 0.2, 0, 1)
-    alpha = np.round(alpha * 255) / 255
-    pred = gaussian_filter(alpha, 2.0) + rng.normal(0, 0.02, (h, w)) * edge
-    for _ in range(6):                                           # a few wrong blobs
-        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(20, 80)
-        pred += 0.5 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r)) * rng.choice([-1, 1])
-    pred = np.round(np.clip(pred, 0, 1) * 255) / 255
-    trimap = np.full((h, w), 128, np.uint8)
-    trimap[alpha == 0] = 0
-    trimap[alpha == 1] = 255
-    return pred, alpha, trimap
+from official import module, official_metrics
 
 
 def _official():
-    if not os.environ.get("AIM_REF"):
-        return None
-    sys.path.insert(0, os.environ.get("AIMREF_TOOLS") or str(Path(__file__).resolve().parents[1].parent / "shared" / "tools"))
-    import aimref
-    return aimref.official()["evaluate"]
+    """The official evaluate module when AIM_REF is set, else None."""
+    return module("evaluate") if os.environ.get("AIM_REF") else None
 
 
 def suites(ev):
@@ -119,13 +95,14 @@ def _score(i):
 
 
 def _official_score(i):
-    import aimref
-    return aimref.official_metrics(*_IMAGES[i])
+    return official_metrics(*_IMAGES[i])
 
 
-def throughput(images, ev, rounds: int = 4) -> None:
+def throughput(images, ev, rounds: int = 4) -> dict[str, float]:
+    """Images per second of the whole suite with 2 worker processes, by implementation."""
     print("\nthroughput, 2 processes (fork), whole 10-value suite")
     jobs = list(range(len(images))) * rounds
+    out = {}
     for label, fn, n in (("fast", _score, len(jobs)), ("official", _official_score, 2 * len(images) // 2)):
         if label == "official" and ev is None:
             continue
@@ -135,22 +112,27 @@ def throughput(images, ev, rounds: int = 4) -> None:
             pool.map(fn, jobs[:n], chunksize=1)
             dt = time.perf_counter() - t0
         print(f"{label:10s} {n / dt:8.2f} images/s  ({dt / n:.4f} s/image)")
+        out[label] = n / dt
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
     args = ap.parse_args()
     ev = _official()
     synth = [synthetic_image(s) for s in range(args.images)]
-    res = time_suites(synth, args.repeat, ev)
-    report(f"{len(synth)} synthetic 1200x1500 images", res)
+    out = {"images": len(synth), "size": list(synth[0][0].shape), "synthetic": time_suites(synth, args.repeat, ev)}
+    report(f"{len(synth)} synthetic 1200x1500 images", out["synthetic"])
     if PHOTO_DIR.is_dir():
         photos = [make_case(r) for r in photo_cases()]
+        out["photos"] = time_suites(photos, args.repeat, ev)
         report(f"{len(photos)} alphamatting-lowres photos ({photos[0][0].shape[0]}x{photos[0][0].shape[1]}..)",
-               time_suites(photos, args.repeat, ev))
-    throughput(synth, ev)
+               out["photos"])
+    out["images_per_s_2_processes"] = throughput(synth, ev)
+    write_json(args.json, out)
 
 
 if __name__ == "__main__":

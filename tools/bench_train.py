@@ -1,23 +1,25 @@
 """Training throughput of AimNet per stage: images/s and peak memory of the training step.
 
     python tools/bench_train.py [--stages sod matting] [--batch 16] [--size 320] [--iters 5]
-                                [--device cuda] [--amp fp16|bf16] [--channels-last]
+                                [--device cuda] [--amp fp16|bf16] [--channels-last] [--json FILE]
 
 The step is what mmengine's Runner runs for configs/aimnet_duts.py (stage 1, 'sod') and
 configs/aimnet_matting.py (stage 2, 'matting'): forward, the stage's losses, backward, Adam.
 Inputs are random tensors of the training batch shape, so data loading is not measured (in a
 run it happens in DataLoader workers, overlapped with the step). Each configuration is printed
-next to the plain fp32 / NCHW step of the official train.py, and their ratio.
+next to the plain fp32 / NCHW step of the official train.py, and their ratio. ``--json`` writes
+the same numbers.
 """
 from __future__ import annotations
 
 import argparse
-import resource
 import time
+from pathlib import Path
 
 import torch
 
 import matbench_aim  # noqa: F401  (registers AimMattor and the losses)
+from benchlib import peak_rss_mib, write_json
 from matbench.registry import MODELS, build
 
 
@@ -61,7 +63,7 @@ def measure(stage: str, args, amp: str | None, channels_last: bool) -> tuple[flo
     if cuda:
         torch.cuda.synchronize()
     sec = (time.perf_counter() - t0) / args.iters
-    mem = torch.cuda.max_memory_allocated() / 2**20 if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    mem = torch.cuda.max_memory_allocated() / 2**20 if cuda else peak_rss_mib()
     return args.batch / sec, mem
 
 
@@ -74,16 +76,22 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--amp", choices=["fp16", "bf16"], default=None)
     ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
     args = ap.parse_args()
     print(f"device {args.device}, torch {torch.__version__}, batch {args.batch}, {args.size}x{args.size}")
     print(f"{'stage':8s} {'setting':28s} {'images/s':>9s} {'peak MiB':>9s} {'vs fp32':>8s}")
+    rows = []
     for stage in args.stages:
         base, base_mem = measure(stage, args, None, False)
+        rows.append(dict(stage=stage, setting="fp32, NCHW", images_per_s=base, peak_mib=base_mem))
         print(f"{stage:8s} {'fp32, NCHW (as train.py)':28s} {base:9.2f} {base_mem:9.0f} {1.0:7.2f}x")
         if args.amp or args.channels_last:
             ips, mem = measure(stage, args, args.amp, args.channels_last)
             label = f"{args.amp or 'fp32'}{', channels_last' if args.channels_last else ''}"
+            rows.append(dict(stage=stage, setting=label, images_per_s=ips, peak_mib=mem))
             print(f"{stage:8s} {label:28s} {ips:9.2f} {mem:9.0f} {ips / base:7.2f}x")
+    write_json(args.json, dict(device=args.device, torch=torch.__version__, batch=args.batch, size=args.size,
+                               rows=rows))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
 """End-to-end training throughput: the official training loop against `matbench train`, on the
 same synthetic training set, data loading included.
 
-    PYTHONPATH=$REFSTUB AIM_REF=/path/to/AIM python tools/bench_train_loop.py \
+    AIM_REF=/path/to/AIM python tools/bench_train_loop.py \
         [--stage matting|sod] [--batch 16] [--iters 12] [--workers 4] \
-        [--amp fp16|bf16] [--channels-last]
-    # REFSTUB: a folder of stand-ins for modules the official code imports but does not need;
+        [--amp fp16|bf16] [--channels-last] [--json FILE]
     # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 
 A training set is written to a temporary folder in the official layout (which matbench's configs
@@ -27,17 +26,14 @@ through DataParallel, the stage's losses, backward, step, loss.item(). The offic
 .cuda() throughout; with --device cpu those calls are made no-ops for the duration of the run.
 Both loaders get --workers processes (the official default is 4). The official backgrounds are
 resized as scikit-image 0.14 (the official pin) did, not with today's anti-aliased default. Both
-sides run on CUDA when it is available, else on the CPU.
+sides run on CUDA when it is available, else on the CPU. ``--json`` writes the table's numbers.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import itertools
 import logging
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,7 +45,9 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
+from benchlib import write_json
 from matbench.registry import DATASETS, HOOKS, build
+from official import build_aimnet, cuda_as_noop, module, patched, sk014_resize
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = (("DIM", 5), ("HATT", 5), ("AM-2k", 2))          # official SAMPLE_BAGS
@@ -98,34 +96,11 @@ def write_training_set(root: Path, stage: str, samples: int, args) -> None:
 
 # --- the official side -----------------------------------------------------------------------
 
-@contextlib.contextmanager
-def cuda_calls_as_noops(active: bool):
-    """The official code's ``.cuda()`` calls as identities (only for CPU runs)."""
-    if not active:
-        yield
-        return
-    saved = torch.Tensor.cuda, torch.nn.Module.cuda
-    torch.Tensor.cuda = lambda self, *a, **k: self
-    torch.nn.Module.cuda = lambda self, *a, **k: self
-    try:
-        yield
-    finally:
-        torch.Tensor.cuda, torch.nn.Module.cuda = saved
-
-
 def official_modules() -> SimpleNamespace:
-    """core/{data, evaluate}.py imported from AIM_REF, with the dataset paths of config.py set
-    to a folder given later (``set_root``), and core/network/AimNet without its pretrained load."""
-    import torch._dynamo  # noqa: F401  (before aimref's tqdm stub, which dynamo's import cannot inspect)
-
-    sys.path.insert(0, os.environ.get("AIMREF_TOOLS") or str(Path(__file__).resolve().parents[1].parent / "shared" / "tools"))
-    import aimref
-
-    core = aimref.aim_ref_core()
-    sys.path.insert(0, core)
-    mods = SimpleNamespace(data=importlib.import_module("data"), evaluate=importlib.import_module("evaluate"),
-                           aimnet=lambda: aimref.build_official_aimnet(condition=False))
-    importlib.import_module("util").resize = aimref.sk014_resize
+    """core/{data, evaluate}.py from AIM_REF and the official AimNet, with the dataset paths of
+    config.py set to a folder given later (``set_root``)."""
+    mods = SimpleNamespace(data=module("data"), evaluate=module("evaluate"), util=module("util"),
+                           aimnet=build_aimnet)
 
     def set_root(root: Path) -> None:
         paths = mods.data.DATASET_PATHS_DICT
@@ -166,7 +141,7 @@ def official_step(model, optimizer, batch, stage: str, ev) -> float:
 
 
 def official_loop(mods: SimpleNamespace, dataset, args) -> list[float]:
-    with cuda_calls_as_noops(args.device == "cpu"):
+    with cuda_as_noop() if args.device == "cpu" else contextlib.nullcontext():
         model = torch.nn.DataParallel(mods.aimnet().train()).cuda()
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-5)
         return clock_batches(dataset, args, lambda batch: official_step(model, optimizer, batch, args.stage,
@@ -258,6 +233,7 @@ def main() -> None:
     ap.add_argument("--fg-size", type=int, nargs=2, default=(1080, 1440), metavar=("H", "W"))
     ap.add_argument("--bg-size", type=int, nargs=2, default=(1200, 1800), metavar=("H", "W"))
     ap.add_argument("--duts-size", type=int, nargs=2, default=(300, 400), metavar=("H", "W"))
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
     args = ap.parse_args()
     args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.iters <= WARMUP + 1:
@@ -265,7 +241,7 @@ def main() -> None:
     import matbench_aim  # noqa: F401  (registers the datasets, transforms and AimMattor)
 
     mods = official_modules()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, patched(mods.util, resize=sk014_resize):
         tmp = Path(tmp)
         write_training_set(tmp / "data", args.stage, args.batch * args.iters, args)
         mods.set_root(tmp / "data")
@@ -282,6 +258,11 @@ def main() -> None:
     print(f"{'':36s} {'official':>9s} {'matbench':>9s} {'speed-up':>9s}")
     for label, off, mine, higher_is_better in rows:
         print(f"{label:36s} {off:9.3f} {mine:9.3f} {(mine / off if higher_is_better else off / mine):8.2f}x")
+    write_json(args.json, dict(stage=args.stage, device=args.device, torch=torch.__version__, batch=args.batch,
+                               workers=args.workers, matbench_setting=setting,
+                               rows=[dict(what=label, official=off, matbench=mine,
+                                          speed_up=mine / off if higher_is_better else off / mine)
+                                     for label, off, mine, higher_is_better in rows]))
 
 
 if __name__ == "__main__":

@@ -6,19 +6,19 @@
 #   echo /.whl/ >> .git/info/exclude; echo /.aimref/ >> .git/info/exclude
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #       --platform manylinux2014_x86_64 --platform any -d .whl \
-#       mmengine==0.10.7 addict yapf termcolor platformdirs pymatting
+#       mmengine==0.10.7 addict yapf termcolor platformdirs pymatting isal
 #   rm -f .whl/matbench-*.whl && pip wheel --no-deps -w .whl .      # this checkout, as a wheel
-#   mkdir -p .aimref/tools && cp -r <official AIM checkout>/core .aimref/ \
-#       && cp ../shared/tools/aimref.py .aimref/tools/
+#   mkdir -p .aimref && cp -r <official AIM checkout>/core .aimref/     # for tools/official
 # then run `tools/gpu_checks.sh` with .whl and .aimref carried. Each step has its own time limit
 # and a failing step does not stop the others; the exit status says whether any failed.
 set -u
 OUT=${OUT:-gpu_out}
 mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 PATH=/tmp/site/bin:$PATH
+SCRATCH=$(mktemp -d)
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$SCRATCH/site" .whl/*.whl || exit 1
+export PYTHONPATH=$SCRATCH/site PYTHONUNBUFFERED=1 PATH=$SCRATCH/site/bin:$PATH
 python3 -c "import matbench_aim, mmengine" || exit 1
-if [ -d .aimref/core ]; then export AIM_REF=$PWD/.aimref AIMREF_TOOLS=$PWD/.aimref/tools; fi
+if [ -d .aimref/core ]; then export AIM_REF=$PWD/.aimref; fi
 failed=0
 step() {  # step NAME SECONDS COMMAND...
     local name=$1 limit=$2
@@ -32,11 +32,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 # process test skips itself on a one-GPU machine)
 step train_tests 240 python3 -m pytest -q -x -p no:cacheprovider tests/aim/test_training.py
 step train_fp16_channels_last 90 matbench train configs/aimnet_smoke.py --amp fp16 --channels-last \
-    --work-dir /tmp/smoke_fp16 --cfg-options train_cfg.max_iters=20
+    --work-dir "$SCRATCH/smoke_fp16" --cfg-options train_cfg.max_iters=20
 step bench_train 120 python3 tools/bench_train.py --amp fp16 --channels-last
 step bench_train_loop 180 python3 tools/bench_train_loop.py \
     --stage matting --amp fp16 --channels-last --workers 4
-step eval_hybrid 90 matbench eval --strategy hybrid --random-weights --device cuda --work-dir /tmp/eval_hybrid
-cp /tmp/eval_hybrid/results.json "$OUT/" 2>/dev/null
+step eval_hybrid 90 matbench eval --strategy hybrid --random-weights --device cuda --work-dir "$SCRATCH/eval_hybrid"
+cp "$SCRATCH/eval_hybrid/results.json" "$OUT/" 2>/dev/null
 step bench_inference 150 python3 tools/bench_inference.py --device cuda --sizes 1200x1500 2160x3840
 exit $failed

@@ -8,8 +8,7 @@ come from the official code (github:JizhiziLi/AIM, MIT), imported unchanged from
 
 * losses: ``core/evaluate.py`` (``get_crossentropy_loss``, ``get_alpha_loss[_whole_img]``,
   ``get_laplacian_loss[_whole_img]``, ``get_composition_loss_whole_img``) through
-  shared/tools/aimref.py, on CPU float32 tensors (``torch.Tensor.cuda`` is patched to
-  return the tensor itself, in this process only);
+  tools/official, on CPU float32 tensors (``.cuda()`` returns the tensor itself while they run);
 * stage totals: the loss block of ``core/train.py``'s ``train()`` (the ``if args.train_data ==
   'sod': ... else: ...`` statement), cut out of its source with ``ast`` (the file itself does not
   compile: ``import datetime{}``) and executed with those functions, for ``train_data`` 'sod'
@@ -19,20 +18,17 @@ come from the official code (github:JizhiziLi/AIM, MIT), imported unchanged from
   stage-1 trimaps: ``core/util.py``'s ``gen_trimap_with_dilate``. Stored as sha256 of the
   C-ordered uint8 bytes plus the counts of each value.
 
-    PYTHONPATH=$REFSTUB AIM_REF=/path/to/AIM python tools/make_aim_loss_golden.py
-    # REFSTUB: a folder of stand-ins for modules the official code imports but does not need;
+    AIM_REF=/path/to/AIM python tools/make_aim_loss_golden.py [--out FILE]
     # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 """
 from __future__ import annotations
 
+import argparse
 import ast
 import contextlib
 import hashlib
-import importlib
 import io
 import json
-import os
-import sys
 import tempfile
 import types
 from pathlib import Path
@@ -162,27 +158,7 @@ def array_digest(arr: np.ndarray) -> dict:
 # Official values
 
 
-def _import_from_core(core: str, name: str) -> types.ModuleType:
-    """Import core/<name>.py (and what it imports) without leaving generic names in sys.modules."""
-    shadow = ("config", "util", name)
-    saved = {n: sys.modules.pop(n) for n in shadow if n in sys.modules}
-    sys.path.insert(0, core)
-    dont_write = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    try:
-        mod = importlib.import_module(name)
-    finally:
-        sys.dont_write_bytecode = dont_write
-        sys.path.remove(core)
-        for n in shadow:
-            sys.modules.pop(n, None)
-        sys.modules.update(saved)
-    if not os.path.abspath(mod.__file__).startswith(os.path.abspath(core)):
-        raise RuntimeError(f"imported {name} from {mod.__file__}, not from {core}")
-    return mod
-
-
-def _train_loss_block(core: str) -> types.CodeType:
+def _train_loss_block(core: Path) -> types.CodeType:
     """The statement of train.py's train() that computes `loss` for both stages, compiled."""
     source = Path(core, "train.py").read_text()
     source = source.replace("import datetime{}", "import datetime")  # the official syntax error
@@ -228,32 +204,35 @@ def official_usr(process_data, alpha: np.ndarray, image_type: str, kernel_size: 
     """process_data.gen_usr_from_mask on a one-mask folder; the USR PNG it wrote, read back."""
     import cv2
     from PIL import Image
+
+    from official import patched
+
     with tempfile.TemporaryDirectory() as tmp:
         masks, usr = Path(tmp, "mask"), Path(tmp, "usr")
         masks.mkdir()
         Image.fromarray(alpha).save(masks / "case.png")
         labels = Path(tmp, "types.json")
         labels.write_text(json.dumps({"GOLDEN": {"case": image_type}}))
-        process_data.HATT_DIM_TYPE_JSON = str(labels)
-        with contextlib.redirect_stdout(io.StringIO()):  # its progress prints
+        # its progress prints go to a buffer
+        with patched(process_data, HATT_DIM_TYPE_JSON=str(labels)), contextlib.redirect_stdout(io.StringIO()):
             process_data.gen_usr_from_mask(f"{masks}/", f"{usr}/", kernel_size, "GOLDEN")
         return cv2.imread(str(usr / "case.png"), cv2.IMREAD_UNCHANGED)
 
 
 def main() -> None:
-    sys.path.insert(0, os.environ.get("AIMREF_TOOLS") or str(Path(__file__).resolve().parents[1].parent / "shared" / "tools"))
-    import aimref  # needs AIM_REF (an extracted copy of the official repository)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=OUT, help="where to write (default: the fixture)")
+    args = ap.parse_args()
+    # here, not at the top: tests import this file's recipes without tools/ on sys.path
+    from official import core_dir, cuda_as_noop, module
 
-    torch.Tensor.cuda = lambda self, *args, **kwargs: self  # the official losses call .cuda()
-    official = aimref.official()
-    core = aimref.aim_ref_core()
-    ev, util = official["evaluate"], official["util"]
-    process_data = _import_from_core(core, "process_data")
-    block = _train_loss_block(core)
+    ev, util, process_data = module("evaluate"), module("util"), module("process_data")
+    block = _train_loss_block(core_dir())
 
     loss_cases = []
     for recipe in LOSS_CASES:
-        values = official_loss_values(block, ev, loss_inputs(recipe))
+        with cuda_as_noop():  # the official losses call .cuda()
+            values = official_loss_values(block, ev, loss_inputs(recipe))
         loss_cases.append({"recipe": recipe, "official": values})
         print(recipe["name"], values["sod"]["loss"], values["matting"]["loss"])
     usr_cases = []
@@ -278,8 +257,8 @@ def main() -> None:
         "usr_cases": usr_cases,
         "trimap_cases": trimap_cases,
     }
-    OUT.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")
+    args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ packages they import that are not needed to compute a metric (mmcv, mmagic's reg
 ``DataSample``) are replaced by stubs. Each case is stored as a *recipe* (seeded), never as
 arrays: :func:`build_case` turns a recipe into ``(pred, alpha, trimap)`` and is imported by
 ``tests/metrics/test_dim_metrics.py``. Cases of kind ``photo`` read the alphamatting.com
-photographs in ``$DIM_PHOTOS`` (default: ``shared/data/alphamatting-lowres`` beside the repository), which are
-not redistributed.
+photographs in ``$DIM_PHOTOS`` (default: the alphamatting-lowres folder of
+``matbench_metrics.aim.golden_inputs``), which are not redistributed.
 """
 from __future__ import annotations
 
@@ -29,9 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from matbench_metrics.aim.golden_inputs import PHOTO_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "fixtures" / "dim_golden.json"
-PHOTOS = Path(os.environ.get("DIM_PHOTOS") or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "alphamatting-lowres")
+PHOTOS = Path(os.environ.get("DIM_PHOTOS") or PHOTO_DIR)
 PHOTO_NAMES = ["GT01", "GT02", "GT04", "GT05", "GT06", "GT11", "GT13", "GT16", "GT19", "GT24"]
 
 # 8-bit values on either side of every conn threshold (153 is exactly 0.6 and misses t6)

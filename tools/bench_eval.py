@@ -1,0 +1,161 @@
+"""``matbench eval`` of a predictions folder against the official evaluation, end to end, on the
+same files: seconds per image, fixed cost, and whether every value is identical.
+
+    python tools/bench_eval.py [--images 24] [--size 1200x1500] [--repeat 2] [--dir DIR]
+                               [--skip-official] [--json FILE]
+    AIM_REF=/path/to/AIM python tools/bench_eval.py    # with the official side
+    # AIM_REF: a checkout of github.com/JizhiziLi/AIM
+
+Writes (in a temporary folder, or in --dir/HxW_N, reused when there) N synthetic images in the
+``folder`` dataset layout (``image/<name>.jpg``, ``alpha/`` and ``trimap/<name>.png``) and a
+folder of 8-bit predictions ``<name>.png``, and a copy of the first image alone. Then runs, as a
+user would, ``matbench eval --dataset folder --data-root D --predictions P --work-dir W --restart
+--no-report`` on the one-image set and on the N-image set (after an untimed run, the faster of
+--repeat alternating runs each): matbench's seconds per image are (T_N - T_1) / (N - 1), its
+fixed cost (start-up, plugin discovery, results and tables) T_1 minus that.
+
+The official side, with AIM_REF set: the ten values of each image from core/evaluate.py
+(tools/official), on the same files read as core/test.py reads them (prediction and alpha
+``png / 255.`` in float64, trimap uint8), one image after the other in one process, timed
+with the reading. Every per-image value of W/results.json must equal the official one exactly
+(float equality; an official inf/nan, the division by zero of mse_trimap / mad_trimap without
+unknown pixels, must be null). Also times ``matbench list`` and ``matbench --help`` (best of 3).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchlib import best_of, copy_case, matbench_command, run, synthetic_image, write_case, write_json
+from official import official_metrics, read_gray
+
+
+def _make(args: tuple[Path, int, int, int]) -> None:
+    """Image ``seed`` of the N-image set (a pool task)."""
+    root, seed, h, w = args
+    write_case(root / "data", root / "pred", f"img{seed:04d}", synthetic_image(seed, h, w), seed)
+
+
+def make_sets(root: Path, n: int, h: int, w: int) -> list[str]:
+    """The N-image set (``root/data``, ``root/pred``) and the one-image copy (``root/one_*``),
+    made unless already there; the image names."""
+    names = [f"img{i:04d}" for i in range(n)]
+    missing = [i for i, name in enumerate(names) if not (root / "pred" / f"{name}.png").is_file()]
+    if missing:
+        with mp.get_context("fork").Pool(min(len(missing), os.cpu_count() or 1)) as pool:
+            pool.map(_make, [(root, i, h, w) for i in missing])
+    if not (root / "one_pred" / f"{names[0]}.png").is_file():
+        copy_case((root / "data", root / "pred"), (root / "one_data", root / "one_pred"), names[0], names[0])
+    return names
+
+
+def eval_command(data_root: Path, predictions: Path, work_dir: Path) -> list[str]:
+    """The command line of the issue, for one set."""
+    return matbench_command() + ["eval", "--dataset", "folder", "--data-root", str(data_root), "--predictions",
+                                 str(predictions), "--work-dir", str(work_dir), "--restart", "--no-report"]
+
+
+def time_eval(root: Path, repeat: int) -> tuple[float, float]:
+    """Best wall times of ``matbench eval`` on the one-image and the N-image set, after an untimed
+    run (caches: plugin index, compiled metrics, files); the two alternate, so that a slow spell
+    of the machine does not fall on one of them only."""
+    one = eval_command(root / "one_data", root / "one_pred", root / "work_one")
+    run(one)
+    times = [(run(one), run(eval_command(root / "data", root / "pred", root / "work"))) for _ in range(repeat)]
+    return min(t for t, _ in times), min(t for _, t in times)
+
+
+def official_side(root: Path, names: list[str]) -> tuple[dict[str, dict[str, float]], float, float]:
+    """The official values by image, and the mean seconds per image spent reading and computing."""
+    def read(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (read_gray(root / "pred" / f"{name}.png") / 255.,
+                read_gray(root / "data" / "alpha" / f"{name}.png") / 255.,
+                read_gray(root / "data" / "trimap" / f"{name}.png"))
+
+    official_metrics(*(a[:64, :64] for a in read(names[0])))     # imports done inside the official functions
+    values, reading, computing = {}, 0.0, 0.0
+    for name in names:
+        t0 = time.perf_counter()
+        arrays = read(name)
+        t1 = time.perf_counter()
+        values[name] = official_metrics(*arrays)
+        reading, computing = reading + t1 - t0, computing + time.perf_counter() - t1
+    return values, reading / len(names), computing / len(names)
+
+
+def compare(results: dict, official: dict[str, dict[str, float]]) -> tuple[int, int, list[dict]]:
+    """(equal, compared, first mismatches) of results.json's per-image values against the official."""
+    rows = {row["name"]: row for row in results["per_image"]}
+    equal, compared, mismatches = 0, 0, []
+    for name, values in official.items():
+        for key, ref in values.items():
+            ours = rows[name][key]
+            same = ours is None and not math.isfinite(ref) or ours is not None and float(ours) == ref
+            equal, compared = equal + same, compared + 1
+            if not same and len(mismatches) < 10:
+                mismatches.append(dict(name=name, key=key, matbench=ours, official=ref))
+    return equal, compared, mismatches
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=24)
+    ap.add_argument("--size", default="1200x1500", help="HxW of the synthetic images")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each matbench eval; the fastest counts")
+    ap.add_argument("--dir", type=Path, help="where to make the sets (kept; default: a temporary folder)")
+    ap.add_argument("--skip-official", action="store_true", help="leave out the official side even with AIM_REF")
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
+    args = ap.parse_args()
+    if args.images < 2:
+        ap.error("--images must be at least 2")
+    h, w = (int(v) for v in args.size.split("x"))
+    with_official = bool(os.environ.get("AIM_REF")) and not args.skip_official
+    with tempfile.TemporaryDirectory() as tmp:
+        root = (args.dir or Path(tmp)) / f"{h}x{w}_{args.images}"
+        names = make_sets(root, args.images, h, w)
+        t_one, t_all = time_eval(root, args.repeat)
+        per_image = (t_all - t_one) / (args.images - 1)
+        out = dict(images=args.images, size=[h, w], repeat=args.repeat,
+                   matbench=dict(one_image_s=t_one, all_images_s=t_all, per_image_s=per_image,
+                                 fixed_s=t_one - per_image),
+                   cli=dict(list_s=best_of(3, lambda: run(matbench_command() + ["list"])),
+                            help_s=best_of(3, lambda: run(matbench_command() + ["--help"]))),
+                   official=None)
+        if with_official:
+            values, reading, computing = official_side(root, names)
+            equal, compared, mismatches = compare(json.loads((root / "work" / "results.json").read_text()), values)
+            out["official"] = dict(per_image_s=reading + computing, read_s=reading, metrics_s=computing,
+                                   ratio=(reading + computing) / per_image, identical=equal, compared=compared,
+                                   mismatches=mismatches)
+    report(out)
+    write_json(args.json, out)
+
+
+def report(out: dict) -> None:
+    """The table of the issue: per-image seconds side by side, fixed cost, identical values."""
+    m, o = out["matbench"], out["official"]
+    print(f"\nmatbench eval, {out['images']} synthetic {out['size'][0]}x{out['size'][1]} images, folder dataset, "
+          f"8-bit PNG predictions (best of {out['repeat']} runs)")
+    print(f"{'':24s} {'matbench':>10s} {'official':>10s} {'official / matbench':>20s}")
+    off = f"{o['per_image_s']:10.3f} {o['ratio']:19.1f}x" if o else f"{'skipped':>10s}"
+    print(f"{'per image, s':24s} {m['per_image_s']:10.3f} {off}")
+    print(f"{'fixed cost, s':24s} {m['fixed_s']:10.3f}")
+    if o:
+        print(f"values identical: {o['identical']}/{o['compared']}")
+        for bad in o["mismatches"]:
+            print(f"  differs: {bad}")
+    else:
+        print("official side skipped (set AIM_REF=/path/to/AIM, without --skip-official)")
+    print(f"matbench list: {out['cli']['list_s']:.2f} s, matbench --help: {out['cli']['help_s']:.2f} s (best of 3)")
+
+
+if __name__ == "__main__":
+    main()
