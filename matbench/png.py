@@ -1,7 +1,7 @@
 """A fast reader for the one PNG kind mattes, trimaps and predictions almost always are: 8-bit
 greyscale, not interlaced. Pillow un-filters such a file a byte at a time; here the stdlib's
-zlib inflates and a numba loop un-filters: a 1200x1500 matte reads in ~13 ms instead of ~20 ms,
-zlib's inflate (~7 ms) now being the larger part.
+ISA-L (or zlib) inflates and a numba loop un-filters: a 1200x1500 matte reads in ~7 ms instead of
+~20 ms.
 
 :func:`read_grey8_png` returns exactly ``np.asarray(Image.open(path))`` or None, so the caller
 can fall back to Pillow. It returns None for every other PNG kind (16-bit, palette, RGB(A),
@@ -30,6 +30,11 @@ import struct
 import zlib
 
 import numpy as np
+
+try:  # Intel ISA-L's inflate: the same bytes ~3x faster than zlib's (7 -> 2 ms for a 1200x1500 matte)
+    from isal import isal_zlib as inflate
+except ImportError:  # a platform without its wheel
+    inflate = zlib
 from numba import njit
 
 from .errors import InputError
@@ -70,8 +75,8 @@ def read_grey8_png(path: str | os.PathLike) -> np.ndarray | None:
     stride = width + 1
     try:
         # max_length: a small file cannot inflate to more than the rows it declares
-        raw = zlib.decompressobj().decompress(idat, height * stride)
-    except zlib.error as exc:
+        raw = inflate.decompressobj().decompress(idat, height * stride)
+    except inflate.error as exc:
         reason = str(exc).split(": ", 1)[-1]
         raise InputError(path, f"cannot read image: corrupt PNG image data (zlib: {reason})") from None
     if len(raw) < height * stride:

@@ -228,6 +228,9 @@ def _score_folder(job: EvalJob, predictions: PredictionFolder, dataset: Any, pen
 
     rank, world = get_rank(), get_world_size()
     mine = pending[rank::world]
+    if job.report and rank == 0:
+        # the report's libraries load while this process waits for the metric workers
+        _import_in_background("matbench.report", "matplotlib.figure", "matplotlib.backends.backend_svg")
     bar = ProgressBar(f"{job.label or 'evaluating'} ({job.variant})", len(pending) + already_done,
                       already_done) if rank == 0 else None
     finish = metric.on_row
@@ -252,6 +255,23 @@ def _score_folder(job: EvalJob, predictions: PredictionFolder, dataset: Any, pen
         metric.close()
         if bar is not None:
             bar.stop()
+
+
+def _import_in_background(*modules: str) -> None:
+    """Import `modules` in a daemon thread (an import error is left to the code that needs
+    them). Only where no process is forked afterwards: a child would inherit the thread's
+    module locks."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001 - the report says what went wrong when it runs
+                return
+
+    threading.Thread(target=load, name="matbench-prefetch", daemon=True).start()
 
 
 def _disk_errors(work_dir: Path) -> Any:

@@ -140,11 +140,23 @@ def test_realistic_matte(tmp_path):
         assert np.array_equal(assert_same_as_pillow(tmp_path / name), pixels)
 
 
+@pytest.fixture(params=["isal", "zlib"])
+def inflate(request, monkeypatch):
+    """The same pixels and the same refusals from ISA-L's inflate (when installed) and zlib's
+    (the fallback on a platform without the isal wheel)."""
+    import matbench.png as png
+
+    if request.param == "zlib":
+        monkeypatch.setattr(png, "inflate", zlib)
+    elif png.inflate is zlib:
+        pytest.skip("isal is not installed")
+
+
 # ---- every filter type, hand-written chunk layouts ----------------------------------------------
 
 @pytest.mark.parametrize("filters", ["none", "sub", "up", "average", "paeth", "mixed"])
 @pytest.mark.parametrize("shape", SHAPES[:4] + [(64, 33)])
-def test_every_filter_forced(tmp_path, shape, filters):
+def test_every_filter_forced(inflate, tmp_path, shape, filters):
     rng = np.random.default_rng(3)
     for kind in ("random", "smooth"):
         pixels = image(kind, shape, seed=4)
@@ -214,7 +226,7 @@ def assert_refused(path, *needles):
     return info.value.problem
 
 
-def test_truncated_file(tmp_path):
+def test_truncated_file(inflate, tmp_path):
     pixels = image("random", (40, 30))
     data = png_bytes(pixels)
     start = data.index(b"IDAT") + 4
@@ -224,7 +236,7 @@ def test_truncated_file(tmp_path):
         assert int(problem.split("after ")[1].split()[0]) < 40
 
 
-def test_short_zlib_stream_is_not_read_as_zeros(tmp_path):
+def test_short_zlib_stream_is_not_read_as_zeros(inflate, tmp_path):
     """A complete zlib stream holding fewer rows than the header declares: Pillow fills the
     rest with zeros without a word."""
     pixels = image("random", (10, 6))
@@ -242,7 +254,7 @@ def test_image_data_interrupted_by_another_chunk(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["header", "middle", "checksum"])
-def test_corrupt_zlib_stream(tmp_path, damage):
+def test_corrupt_zlib_stream(inflate, tmp_path, damage):
     stream = bytearray(zlib.compress(filtered_rows(image("random", (30, 20)), [4] * 30), 9))
     if damage == "header":
         stream[0] = 0x79  # not deflate
