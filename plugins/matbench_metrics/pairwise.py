@@ -151,16 +151,11 @@ def tree_sum(sched, leaf, zero):
 def pairwise_sum(a, zero):
     """``np.sum(a)`` of a 1-D contiguous array (float64 or float32, typed by ``zero``)."""
     sched = pairwise_schedule(a.size)
-    stack = np.empty(64, dtype=a.dtype)
-    sp = 0
-    for q in range(sched.shape[0]):
-        if sched[q, 0] == COMBINE:
-            stack[sp - 2] = stack[sp - 2] + stack[sp - 1]
-            sp -= 1
-        else:
-            stack[sp] = block_sum(a, sched[q, 0], sched[q, 1], zero)
-            sp += 1
-    return zero + stack[0]
+    bounds = leaf_bounds(sched)
+    leaf = np.empty(bounds.size - 1, dtype=a.dtype)
+    for j in range(leaf.size):
+        leaf[j] = block_sum(a, bounds[j], bounds[j + 1] - bounds[j], zero)
+    return tree_sum(sched, leaf, zero)
 
 
 def numpy_sum(a: np.ndarray) -> float:

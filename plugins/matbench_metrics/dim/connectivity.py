@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..pairwise import COMBINE, pairwise_schedule
+from ..pairwise import leaf_bounds, pairwise_schedule, tree_sum
 
 #: Thresholds exactly as ``np.arange(0, 1 + 0.1, 0.1)`` gives them: t6 is 0.6000000000000001,
 #: so the 8-bit value 153 (exactly 0.6) does not reach it.
@@ -205,16 +205,11 @@ def _error_sum(p, g, unknown, depth, levels):
     uf = unknown.ravel()
     df = depth.ravel()
     sched = pairwise_schedule(pf.size)
-    stack = np.empty(64)
-    sp = 0
-    for q in range(sched.shape[0]):
-        if sched[q, 0] == COMBINE:
-            stack[sp - 2] = stack[sp - 2] + stack[sp - 1]
-            sp -= 1
-        else:
-            stack[sp] = _error_block(pf, gf, uf, df, levels, sched[q, 0], sched[q, 1])
-            sp += 1
-    return 0.0 + stack[0]
+    bounds = leaf_bounds(sched)
+    leaf = np.empty(bounds.size - 1)
+    for j in range(leaf.size):
+        leaf[j] = _error_block(pf, gf, uf, df, levels, bounds[j], bounds[j + 1] - bounds[j])
+    return tree_sum(sched, leaf, 0.0)
 
 
 def conn(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
