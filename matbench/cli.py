@@ -61,7 +61,8 @@ def eval_command(
                                                                 "matbench list metrics)"),
     work_dir: Optional[Path] = typer.Option(None, help="where results.json and the journal go"),
     label: Optional[str] = typer.Option(None, help="name of this run in tables"),
-    workers: int = typer.Option(2, help="data loading processes"),
+    workers: int = typer.Option(2, help="data loading processes of a model's run (--predictions: the metric "
+                                        "processes read the files)"),
     metric_workers: int = typer.Option(2, help="metric processes (0: in the main process)"),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
     amp: Optional[str] = typer.Option(None, help="run the network under autocast: fp16 or bf16"),
