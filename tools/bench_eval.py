@@ -20,6 +20,13 @@ The official side, with AIM_REF set: the ten values of each image from core/eval
 with the reading. Every per-image value of W/results.json must equal the official one exactly
 (float equality; an official inf/nan, the division by zero of mse_trimap / mad_trimap without
 unknown pixels, must be null). Also times ``matbench list`` and ``matbench --help`` (best of 3).
+
+``--strategy S`` measures the whole evaluation of a network instead (issue: the CUDA path):
+``matbench eval --strategy S --random-weights [--device D] [--amp A]`` (AimNet, inference and
+all ten values) against core/test.py's ``inference_img`` with the official AimNet (seeded random
+weights, on the same device) plus the official metrics, image after image. The weights differ,
+so only times are compared; with ``--amp`` the same run in float32 gives the largest per-image
+change of each metric that autocast causes.
 """
 from __future__ import annotations
 
@@ -57,20 +64,64 @@ def make_sets(root: Path, n: int, h: int, w: int) -> list[str]:
     return names
 
 
-def eval_command(data_root: Path, predictions: Path, work_dir: Path) -> list[str]:
-    """The command line of the issue, for one set."""
-    return matbench_command() + ["eval", "--dataset", "folder", "--data-root", str(data_root), "--predictions",
-                                 str(predictions), "--work-dir", str(work_dir), "--restart", "--no-report"]
+def eval_command(data_root: Path, predictions: Path, work_dir: Path, network: list[str] | None = None) -> list[str]:
+    """The command line of the issue, for one set: scoring the predictions, or (``network``: the
+    strategy, device and amp options) evaluating AimNet with random weights."""
+    source = ["--predictions", str(predictions)] if network is None else [
+        "--random-weights", "--no-save-predictions", *network]
+    return matbench_command() + ["eval", "--dataset", "folder", "--data-root", str(data_root), *source,
+                                 "--work-dir", str(work_dir), "--restart", "--no-report"]
 
 
-def time_eval(root: Path, repeat: int) -> tuple[float, float]:
+def time_eval(root: Path, repeat: int, network: list[str] | None = None) -> tuple[float, float]:
     """Best wall times of ``matbench eval`` on the one-image and the N-image set, after an untimed
     run (caches: plugin index, compiled metrics, files); the two alternate, so that a slow spell
     of the machine does not fall on one of them only."""
-    one = eval_command(root / "one_data", root / "one_pred", root / "work_one")
+    one = eval_command(root / "one_data", root / "one_pred", root / "work_one", network)
     run(one)
-    times = [(run(one), run(eval_command(root / "data", root / "pred", root / "work"))) for _ in range(repeat)]
+    times = [(run(one), run(eval_command(root / "data", root / "pred", root / "work", network)))
+             for _ in range(repeat)]
     return min(t for t, _ in times), min(t for _, t in times)
+
+
+def official_network_side(root: Path, names: list[str], strategy: str, device: str) -> dict[str, float]:
+    """Mean seconds per image of core/test.py's loop body: read the photo, ``inference_img``
+    (RESIZE or HYBRID) with the official AimNet on ``device``, read the ground truth, the ten
+    values."""
+    import torch
+    from PIL import Image
+
+    from official import build_aimnet, predict
+
+    choice = {"resize": "RESIZE", "hybrid": "HYBRID"}[strategy]
+    model = build_aimnet(seed=0).to(device)
+    photo = lambda name: np.array(Image.open(root / "data" / "image" / f"{name}.jpg"))[:, :, :3]  # noqa: E731
+    predict(model, photo(names[0]), choice)                                  # warm-up (cuDNN, allocator)
+    spent = dict(inference_s=0.0, metrics_s=0.0)
+    for name in names:
+        t0 = time.perf_counter()
+        pred = predict(model, photo(name), choice)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        t1 = time.perf_counter()
+        official_metrics(pred, read_gray(root / "data" / "alpha" / f"{name}.png") / 255.,
+                         read_gray(root / "data" / "trimap" / f"{name}.png"))
+        spent["inference_s"] += t1 - t0
+        spent["metrics_s"] += time.perf_counter() - t1
+    per = {k: v / len(names) for k, v in spent.items()}
+    return {**per, "per_image_s": per["inference_s"] + per["metrics_s"]}
+
+
+def largest_changes(results: dict, reference: dict) -> dict[str, float]:
+    """Per metric, the largest per-image |difference| between two runs' results.json."""
+    ref = {row["name"]: row for row in reference["per_image"]}
+    out: dict[str, float] = {}
+    for row in results["per_image"]:
+        for key, value in row.items():
+            other = ref[row["name"]].get(key)
+            if isinstance(value, float) and isinstance(other, float):
+                out[key] = max(out.get(key, 0.0), abs(value - other))
+    return out
 
 
 def official_side(root: Path, names: list[str]) -> tuple[dict[str, dict[str, float]], float, float]:
@@ -112,6 +163,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="runs of each matbench eval; the fastest counts")
     ap.add_argument("--dir", type=Path, help="where to make the sets (kept; default: a temporary folder)")
     ap.add_argument("--skip-official", action="store_true", help="leave out the official side even with AIM_REF")
+    ap.add_argument("--strategy", choices=["resize", "hybrid"], help="evaluate AimNet (random weights) through this "
+                    "strategy instead of scoring predictions: the whole evaluation, inference included")
+    ap.add_argument("--device", default="cpu", help="with --strategy: cpu or cuda")
+    ap.add_argument("--amp", choices=["fp16", "bf16"], help="with --strategy: autocast, and its largest metric changes")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     args = ap.parse_args()
     if args.images < 2:
@@ -121,15 +176,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = (args.dir or Path(tmp)) / f"{h}x{w}_{args.images}"
         names = make_sets(root, args.images, h, w)
-        t_one, t_all = time_eval(root, args.repeat)
+        network = None if args.strategy is None else [
+            "--strategy", args.strategy, "--device", args.device, *(["--amp", args.amp] if args.amp else [])]
+        t_one, t_all = time_eval(root, args.repeat, network)
         per_image = (t_all - t_one) / (args.images - 1)
-        out = dict(images=args.images, size=[h, w], repeat=args.repeat,
+        out = dict(images=args.images, size=[h, w], repeat=args.repeat, network=network,
                    matbench=dict(one_image_s=t_one, all_images_s=t_all, per_image_s=per_image,
                                  fixed_s=t_one - per_image),
                    cli=dict(list_s=best_of(3, lambda: run(matbench_command() + ["list"])),
                             help_s=best_of(3, lambda: run(matbench_command() + ["--help"]))),
                    official=None)
-        if with_official:
+        if network is not None:
+            if args.amp:
+                fp32 = [a for a in network if a not in ("--amp", args.amp)]
+                run(eval_command(root / "data", root / "pred", root / "work_fp32", fp32))
+                out["amp_largest_change"] = largest_changes(*(json.loads((root / w / "results.json").read_text())
+                                                              for w in ("work", "work_fp32")))
+            if with_official:
+                side = official_network_side(root, names, args.strategy, args.device)
+                out["official"] = dict(side, ratio=side["per_image_s"] / per_image)
+        elif with_official:
             values, reading, computing = official_side(root, names)
             equal, compared, mismatches = compare(json.loads((root / "work" / "results.json").read_text()), values)
             out["official"] = dict(per_image_s=reading + computing, read_s=reading, metrics_s=computing,
@@ -142,18 +208,24 @@ def main() -> None:
 def report(out: dict) -> None:
     """The table of the issue: per-image seconds side by side, fixed cost, identical values."""
     m, o = out["matbench"], out["official"]
+    what = "8-bit PNG predictions" if out["network"] is None else "AimNet " + " ".join(out["network"])
     print(f"\nmatbench eval, {out['images']} synthetic {out['size'][0]}x{out['size'][1]} images, folder dataset, "
-          f"8-bit PNG predictions (best of {out['repeat']} runs)")
+          f"{what} (best of {out['repeat']} runs)")
     print(f"{'':24s} {'matbench':>10s} {'official':>10s} {'official / matbench':>20s}")
     off = f"{o['per_image_s']:10.3f} {o['ratio']:19.1f}x" if o else f"{'skipped':>10s}"
     print(f"{'per image, s':24s} {m['per_image_s']:10.3f} {off}")
     print(f"{'fixed cost, s':24s} {m['fixed_s']:10.3f}")
-    if o:
+    if o and "identical" not in o:
+        print(f"official per image: inference {o['inference_s']:.3f} s, metrics {o['metrics_s']:.3f} s "
+              "(random weights on both sides: times only)")
+    elif o:
         print(f"values identical: {o['identical']}/{o['compared']}")
         for bad in o["mismatches"]:
             print(f"  differs: {bad}")
     else:
         print("official side skipped (set AIM_REF=/path/to/AIM, without --skip-official)")
+    for key, change in out.get("amp_largest_change", {}).items():
+        print(f"  {key}: largest per-image change under --amp: {change:.6g}")
     print(f"matbench list: {out['cli']['list_s']:.2f} s, matbench --help: {out['cli']['help_s']:.2f} s (best of 3)")
 
 

@@ -93,15 +93,16 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike) -> None:
 
 
 def predict(model: nn.Module, image: np.ndarray, choice: str) -> np.ndarray:
-    """core/test.py ``inference_img`` on the CPU: ``choice`` 'RESIZE' or 'HYBRID', resizing as
-    scikit-image 0.14.5 did. ``image``: H x W x 3 uint8 RGB; returns the float64 H x W alpha."""
+    """core/test.py ``inference_img``: ``choice`` 'RESIZE' or 'HYBRID', resizing as scikit-image
+    0.14.5 did, on the device of ``model`` (test.py's ``args.cuda`` when it is on CUDA).
+    ``image``: H x W x 3 uint8 RGB; returns the float64 H x W alpha."""
     if choice not in ("RESIZE", "HYBRID"):
         raise ValueError(f"choice must be 'RESIZE' or 'HYBRID', got {choice!r}")
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image must be H x W x 3 uint8 RGB, got {image.shape} {image.dtype}")
     test = module("test")
-    args = SimpleNamespace(cuda=False, test_choice=choice)
+    args = SimpleNamespace(cuda=next(model.parameters()).is_cuda, test_choice=choice)
     with patched(test, resize=sk014_resize), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return np.asarray(test.inference_img(args, model.eval(), image), dtype=np.float64)
