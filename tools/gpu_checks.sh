@@ -32,6 +32,9 @@ step() {  # step NAME SECONDS COMMAND...; STEPS="a b ..." runs only the steps na
     tail -n 12 "$OUT/$name.log"
 }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+# GPU utilisation and memory once a second over the whole run (the steps' logs give the times)
+nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 1 > "$OUT/gpu_utilisation.csv" 2>&1 &
+monitor=$!
 # every stage through `matbench train` on CUDA: smoke runs, kill -9 + resume, bf16 (the two-
 # process test skips itself on a one-GPU machine)
 step train_tests 240 python3 -m pytest -q -x -p no:cacheprovider tests/aim/test_training.py
@@ -55,4 +58,5 @@ step predict 90 matbench predict "$SCRATCH/bench/1200x1500_48/data/image" --rand
 # per-strategy inference time and peak GPU memory: 1.8 Mpx, 4K, 8K (tiled, hybrid)
 step bench_inference 150 python3 tools/bench_inference.py --device cuda --sizes 1200x1500 2160x3840 4320x7680 \
     --strategies hybrid tiled --json "$OUT/bench_inference.json"
+kill "$monitor" 2>/dev/null
 exit $failed
