@@ -33,8 +33,7 @@ ENTRY_POINT_GROUP = "matbench.plugins"
 INDEX_FORMAT = 1
 
 _loaded: dict[str, str] = {}     # module name -> distribution that declared it
-_failed: dict[str, str] = {}     # plugins that could not be imported -> distribution
-_failure: dict[str, str] = {}    # plugins that could not be imported -> their warning
+_failed: dict[str, str] = {}     # plugins that could not be imported -> their warning
 #: plugin module -> {(kind, name): id of the object} its import added to the registries
 _provided: dict[str, dict[tuple[str, str], int]] = {}
 _complete = False                # every plugin was imported
@@ -151,10 +150,9 @@ def _import(plugin: Plugin) -> bool:
         importlib.import_module(plugin.module)
     except Exception as exc:  # noqa: BLE001 - a third party's bug must not break matbench
         _unregister(plugin.module)
-        _failed[plugin.module] = plugin.dist
-        _failure[plugin.module] = (f"plugin '{plugin.entry}' ({plugin.module}, from {plugin.dist}) "
-                                   f"not loaded: {_reason(exc)}")
-        _warn(_failure[plugin.module])
+        _failed[plugin.module] = (f"plugin '{plugin.entry}' ({plugin.module}, from {plugin.dist}) "
+                                  f"not loaded: {_reason(exc)}")
+        _warn(_failed[plugin.module])
         return False
     _loaded[plugin.module] = plugin.dist
     _provided[plugin.module] = {k: i for k, i in _registered_ids().items() if before.get(k) != i}
@@ -406,7 +404,7 @@ def _index_of_this_process(key: str) -> dict | None:
             names[kind][name] = provider
     return {"format": INDEX_FORMAT, "key": key, "names": names,
             "rows": [list(astuple(row)) for row in _rows(None)],
-            "failed": [_failure[module] for module in _failed]}
+            "failed": list(_failed.values())}
 
 
 def _provider(kind: str, name: str, obj: object) -> str | None:

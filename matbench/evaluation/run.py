@@ -252,7 +252,6 @@ def _score_folder(job: EvalJob, predictions: PredictionFolder, dataset: Any, pen
             metric.process(None, [sample])
         metric.evaluate(len(pending))
     finally:
-        metric.close()
         if bar is not None:
             bar.stop()
 

@@ -110,7 +110,4 @@ def run_with_runner(job: Any, predictor: Any, dataset: Any, pending: list[int], 
         experiment_name=f"eval-{datetime.datetime.now():%Y%m%d_%H%M%S}-{uuid.uuid4().hex[:8]}",
         visualizer=dict(type="Visualizer", vis_backends=[]),
     )
-    try:
-        runner.test()
-    finally:
-        metric.close()
+    runner.test()

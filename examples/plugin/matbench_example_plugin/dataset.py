@@ -56,7 +56,7 @@ class PhotoMattes(MattingDataset):
         super().__init__(data_root, labels_file=labels_file, **kwargs)
 
     def collect(self) -> dict[str, dict[str, Path]]:
-        # data_prefix holds absolute folders (mmengine joined them with data_root)
+        # data_prefix holds absolute folders (joined with data_root by MattingDataset)
         photos = files_by_stem(Path(self.data_prefix["image"]), self.image_exts, "photo")
         files = {name: {"image": path} for name, path in photos.items()}
         others = {"alpha": (self.alpha_exts, self.alpha_suffix)}
