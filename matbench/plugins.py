@@ -23,7 +23,7 @@ import warnings
 from dataclasses import astuple, dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from . import __version__
 from .errors import MatbenchError, PluginWarning
@@ -462,6 +462,19 @@ def _installation_key() -> str | None:
                      packages, _distributions()]
             _cached["key"] = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
     return _cached["key"]
+
+
+def source_digest(objects: Iterable[object]) -> str | None:
+    """A digest of the files (path, size, mtime) of matbench and of the top-level packages that
+    define `objects` (classes or instances): what a result computed by them depends on besides
+    the versions, which an edited plugin need not change. None where a package cannot be
+    fingerprinted (see :func:`_package_stamp`)."""
+    tops = {"matbench", *(getattr(o, "__module__", None) or "" for o in objects if o is not None)}
+    try:
+        stamps = {top: _package_stamp(top) for top in sorted({t.split(".")[0] for t in tops if t})}
+    except (_Unfingerprintable, OSError):
+        return None
+    return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()[:16]
 
 
 #: what a package's behaviour comes from: its Python files (source, bytecode, extensions) and

@@ -211,7 +211,7 @@ class Journal:
             if not isinstance(record, dict):
                 reason = "no record of its inputs in the journal"
             elif record.get("run") != run:
-                reason = "the model, options, metric or plugin versions changed"
+                reason = "the model, options, metric, plugin versions or their code changed"
             elif record.get("files") != inputs[name]["files"]:
                 changed = [role for role, stamp in inputs[name]["files"].items()
                            if record["files"].get(role) != stamp]

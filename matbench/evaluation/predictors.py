@@ -91,6 +91,9 @@ class TrimapPredictor(Predictor):
     def predict(self, sample: dict) -> np.ndarray:
         return self.method.predict(sample["image"], sample["trimap"])
 
+    def code(self) -> list[object]:
+        return [self, self.method]
+
     def describe(self) -> dict:
         return {"type": "TrimapPredictor", "model": self.model_cfg}
 
@@ -130,6 +133,9 @@ class StrategyPredictor(Predictor):
         extra = {"trimap": trimap_tensor(sample["trimap"], device)} if self.uses_trimap else {}
         return run_guarded(lambda: self.strategy(self.network, image, **extra), device, self.amp,
                            sample.get("image_path", sample["name"]))
+
+    def code(self) -> list[object]:
+        return [self, self.strategy, self.network]
 
     def test_label(self) -> str:
         label = getattr(self.strategy, "label", None)

@@ -99,10 +99,13 @@ def _trimap_record(dataset: Any) -> dict:
 
 def run_identity(job: EvalJob, predictor: PredictionSource, metric_cls: type) -> dict:
     """What every row of the run depends on besides its own files."""
+    from ..plugins import source_digest
+
     source = predictor.describe()
     checkpoint = source.get("checkpoint")
     return {"variant": job.variant, "metric": f"{metric_cls.__module__}.{metric_cls.__qualname__}",
             "source": source, "packages": _packages(),
+            "code": source_digest([metric_cls, *predictor.code()]),
             "checkpoint_sha256": file_sha256(checkpoint) if checkpoint and os.path.isfile(checkpoint) else None}
 
 

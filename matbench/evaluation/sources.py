@@ -35,6 +35,11 @@ class PredictionSource:
         """How the predictions were made, for the "Test" column of tables."""
         return ""
 
+    def code(self) -> list[object]:
+        """The objects whose code makes the predictions (their packages' files are part of the
+        run's identity: an edited method recomputes resumed rows)."""
+        return [self]
+
     def attach(self, sample: dict) -> None:
         """Add the prediction to `sample`: ``pred_alpha`` (an array) or ``pred_path``."""
         raise NotImplementedError

@@ -89,6 +89,48 @@ def test_plugin_version_change_recomputes_everything(tiny_aim500, tiny_predictio
     assert again["meta"]["identity"]["packages"]["matbench"] == "999"
 
 
+EDITED_METRIC = """
+from matbench.api import METRICS, ImageMetric
+
+@METRICS.register_module(name="edited-sad", force=True)
+class EditedSad(ImageMetric):
+    variant = "edited-sad"
+    keys = ("sad",)
+
+    @staticmethod
+    def compute_image(pred, alpha, trimap):
+        return {"sad": float(abs(pred - alpha).sum()) / FACTOR}
+"""
+
+
+def test_edited_metric_code_recomputes_without_a_version_bump(tiny_aim500, tiny_predictions, tmp_path,
+                                                              monkeypatch):
+    import importlib
+    import os
+
+    from matbench.registry import METRICS
+
+    module = tmp_path / "code" / "mb_edited_metric.py"
+    module.parent.mkdir()
+    monkeypatch.syspath_prepend(str(module.parent))
+    monkeypatch.setattr(METRICS, "_module_dict", dict(METRICS._module_dict))   # leave no trace
+    work = tmp_path / "w"
+    runs = []
+    for factor in (1000, 500):
+        module.write_text(EDITED_METRIC.replace("FACTOR", str(factor)))
+        os.utime(module, ns=(factor * 10**9, factor * 10**9))                   # a new mtime, surely
+        importlib.invalidate_caches()
+        importlib.reload(importlib.import_module("mb_edited_metric"))
+        runs.append(evaluate(_job(tiny_aim500, tiny_predictions, work, variant="edited-sad")))
+    first, second = runs
+    assert second["meta"]["resumed_images"] == 0
+    (reason, names), = second["meta"]["resume"]["recomputed"].items()
+    assert "code changed" in reason and names == ["a01", "b02", "c03", "d04"]
+    assert first["meta"]["identity"]["code"] != second["meta"]["identity"]["code"]
+    for name, row in _rows(second).items():
+        assert row["sad"] == pytest.approx(2 * _rows(first)[name]["sad"])
+
+
 def test_rows_without_input_record_are_recomputed(tiny_aim500, tiny_predictions, tmp_path):
     work = tmp_path / "w"
     evaluate(_job(tiny_aim500, tiny_predictions, work))
