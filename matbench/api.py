@@ -43,7 +43,11 @@ from .trimaps import dilate_erode
 #: plugin then loads without torch, and scoring a folder of predictions never imports it
 _NEED_TORCH = {"Strategy": "networks", "image_tensor": "networks", "load_state_dict": "networks",
                "load_strict": "networks", "run_strategy": "networks", "unwrap_state": "networks",
-               "unbatch": "evaluation.predictors"}
+               "unbatch": "evaluation.predictors",
+               "BaseStrategy": "strategies", "check_finite": "strategies", "check_size": "strategies",
+               "output_names": "strategies", "run_network": "strategies",
+               "keep_masks": "resampling", "resize_trimap": "resampling", "scaled_size": "resampling",
+               "skimage014_resize": "resampling"}
 
 
 def __getattr__(name: str) -> object:
@@ -69,6 +73,9 @@ __all__ = [
     "read_prediction", "read_rgb", "read_trimap", "size_text", "to_uint8", "write_png_atomic",
     # networks
     "image_tensor", "load_state_dict", "load_strict", "run_strategy", "unbatch", "unwrap_state",
+    # strategies: a base class and the steps they share; resizing as the official codes resize
+    "BaseStrategy", "check_finite", "check_size", "output_names", "run_network",
+    "keep_masks", "resize_trimap", "scaled_size", "skimage014_resize",
     # published results
     "reference_file",
     # matbench's cache folder ($MATBENCH_CACHE; the embedded dataset keeps its files there)

@@ -425,10 +425,20 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], text: boo
         raise
 
 
-def to_uint8(alpha: np.ndarray) -> np.ndarray:
-    """An alpha in [0, 1] as 8 bits, rounded (the official saver truncates, which biases every
-    value down by half a level)."""
-    return np.round(np.clip(alpha, 0, 1) * 255).astype(np.uint8)
+#: how an alpha in [0, 1] becomes 8 bits: ``round`` (matbench's own outputs), ``truncate`` (what
+#: ``(alpha * 255).astype(np.uint8)`` in most official test scripts does: every value biased down
+#: by half a level on average). A model declares the rule of its official script as ``save_rule``.
+SAVE_RULES = {
+    "round": lambda scaled: np.round(scaled),
+    "truncate": lambda scaled: np.floor(scaled),
+}
+
+
+def to_uint8(alpha: np.ndarray, rule: str = "round") -> np.ndarray:
+    """An alpha in [0, 1] as 8 bits by ``rule`` (a key of :data:`SAVE_RULES`)."""
+    if rule not in SAVE_RULES:
+        raise ValueError(f"unknown save rule {rule!r} (known: {', '.join(SAVE_RULES)})")
+    return SAVE_RULES[rule](np.clip(alpha, 0, 1) * 255).astype(np.uint8)
 
 
 def write_png_atomic(path: str | os.PathLike, array: np.ndarray) -> None:

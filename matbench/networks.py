@@ -27,7 +27,7 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if path.stat().st_size == 0:
         raise InputError(path, "empty checkpoint (0 bytes)")
     try:
-        if path.suffix.lower() == ".safetensors":
+        if path.suffix.lower() == ".safetensors" or is_safetensors(path):
             from safetensors.torch import load_file
 
             ckpt = load_file(str(path), device="cpu")
@@ -41,6 +41,16 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not state:
         raise InputError(path, "checkpoint holds no tensors (an empty state dict)")
     return state
+
+
+def is_safetensors(path: Path) -> bool:
+    """Whether the file is in the safetensors format whatever its name says: an 8-byte
+    little-endian header length, then that many bytes of a JSON object."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    return 8 + int.from_bytes(head[:8], "little") <= path.stat().st_size
 
 
 def first_line(exc: BaseException) -> str:
@@ -65,19 +75,42 @@ def unwrap_state(state: dict[str, torch.Tensor], own: dict) -> dict[str, torch.T
     return state
 
 
+def tied_keys(state: dict[str, torch.Tensor]) -> list[list[str]]:
+    """Groups of keys of a module's state dict that name one tensor (a submodule registered
+    under two names, as a backbone aliased by encoder stages is)."""
+    groups: dict[tuple, list[str]] = {}
+    for key, tensor in state.items():
+        if tensor.numel():
+            groups.setdefault((tensor.data_ptr(), tensor.shape, tensor.stride()), []).append(key)
+    return [keys for keys in groups.values() if len(keys) > 1]
+
+
 def load_strict(network: torch.nn.Module, path: str | Path) -> None:
-    """Load a checkpoint into `network` strictly, naming the first mismatched keys."""
+    """Load a checkpoint into `network` strictly, naming the first mismatched keys.
+
+    Beyond ``load_state_dict(strict=True)``: a floating-point tensor of the network stored as an
+    integer one is refused (it would be truncated into a constant), and so is a checkpoint whose
+    copies of one tied tensor differ (loading would keep whichever comes last)."""
     own = network.state_dict()
     state = unwrap_state(load_state_dict(path), own)
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
               for k in own if k in state and state[k].shape != own[k].shape]
+    dtypes = [f"{k} {str(state[k].dtype).removeprefix('torch.')}" for k in own
+              if k in state and own[k].is_floating_point() and not state[k].is_floating_point()]
     problems = [f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
-                for label, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", shapes))
+                for label, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", shapes),
+                                    ("floating-point weights stored as integers", dtypes))
                 if keys]
     if problems:
         raise InputError(path, "checkpoint does not fit the model (" + "; ".join(problems) + ")")
+    for keys in tied_keys(own):
+        first = state[keys[0]]
+        for other in keys[1:]:
+            if not torch.equal(state[other].to(first.dtype), first):
+                raise InputError(path, f"checkpoint holds two different values for one tied tensor of the "
+                                       f"model: {keys[0]} and {other} (they must be equal copies)")
     network.load_state_dict(state, strict=True)
 
 

@@ -129,10 +129,14 @@ def check_no_overwrite(job: PredictJob, images: Sequence[Path]) -> None:
                                          "output (choose another --out)")
 
 
-def write_outputs(job: PredictJob, stem: str, rgb: np.ndarray, result: dict[str, torch.Tensor]) -> list[Path]:
-    """The alpha PNG and the requested extras for one image; each file written atomically."""
+def write_outputs(job: PredictJob, stem: str, rgb: np.ndarray, result: dict[str, torch.Tensor],
+                  save_rule: str | None = None) -> list[Path]:
+    """The alpha PNG (8 bits by the model's ``save_rule``, rounded when it has none) and the
+    requested extras for one image; each file written atomically."""
     alpha = result["alpha"].double().cpu().numpy()
-    alpha8 = to_uint8(alpha)
+    alpha8 = to_uint8(alpha, save_rule or "round")
+    if save_rule:
+        alpha = alpha8 / 255.0                    # the extras show the matte that was saved
     paths = output_paths(job, stem)
     write_png_atomic(paths["alpha"], alpha8)
     if job.cutout:
@@ -159,7 +163,7 @@ def run_predict(job: PredictJob) -> list[Path]:
         raise InputError(job.out, "--out is a file, not a folder")
     images = collect_images(job.inputs)
     check_no_overwrite(job, images)
-    predict_one, uses_trimap = _predictor(job)
+    predict_one, uses_trimap, save_rule = _predictor(job)
     if uses_trimap and not job.trimaps:
         raise MatbenchError(f"model '{job.model['type']}' is trimap-based: give the photos' trimaps with "
                             "--trimap FILE|DIR (matched by name)")
@@ -181,14 +185,15 @@ def run_predict(job: PredictJob) -> list[Path]:
             bad = int(result["alpha"].numel() - torch.isfinite(result["alpha"]).sum())
             if bad:  # the 8-bit conversion would write NaN as a plausible 0
                 raise InputError(path, f"{made_by} gave {bad} non-finite (NaN/inf) alpha values")
-            written += write_outputs(job, path.stem, rgb, result)
+            written += write_outputs(job, path.stem, rgb, result, save_rule)
             progress.advance(task)
     return written
 
 
 def _predictor(job: PredictJob):
-    """``(predict_one(path, rgb, trimap) -> {"alpha": ...}, whether it takes trimaps)`` for the
-    job's model: a trimap-based method at native size, or a network through its strategy."""
+    """``(predict_one(path, rgb, trimap) -> {"alpha": ...}, whether it takes trimaps, its save
+    rule)`` for the job's model: a trimap-based method at native size, or a network through its
+    strategy."""
     model = build(MODELS, job.model) if not job.strategy else None
     if isinstance(model, TrimapMattingModel):
         def predict_method(path: Path, rgb: np.ndarray, trimap: np.ndarray) -> dict[str, torch.Tensor]:
@@ -196,7 +201,7 @@ def _predictor(job: PredictJob):
             if alpha.shape != rgb.shape[:2]:
                 raise InputError(path, f"{job.model['type']} returned a {alpha.shape} alpha for a {rgb.shape[:2]} image")
             return {"alpha": torch.from_numpy(alpha)}
-        return predict_method, True
+        return predict_method, True, getattr(model, "save_rule", None)
     strategy = build(STRATEGIES, job.strategy)
     network = build_network(job.model, job.checkpoint, job.random_weights, strategy, job.channels_last)
     network = network.to(job.device)
@@ -206,4 +211,4 @@ def _predictor(job: PredictJob):
         image = image_tensor(rgb, job.device)
         tri = trimap_tensor(trimap, job.device) if trimap is not None else None
         return run_guarded(lambda: run_strategy(strategy, network, image, tri), torch.device(job.device), job.amp, path)
-    return predict_network, takes_trimap(network)
+    return predict_network, takes_trimap(network), getattr(network, "save_rule", None)

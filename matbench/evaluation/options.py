@@ -84,15 +84,18 @@ def _load_config(path: Optional[Path]) -> dict:
 
 def network_source(cfg: dict, model_cfg: dict, strategy: Optional[str], strategy_options: Sequence[str],
                    checkpoint: Optional[Path], random_weights: bool,
-                   default_strategy: Optional[str] = None) -> tuple[dict, Optional[str]]:
+                   default_strategy: str | dict | None = None) -> tuple[dict, Optional[str]]:
     """The strategy config and the checkpoint of a network (command line over config); refuses
-    a network without weights unless ``random_weights``."""
+    a network without weights unless ``random_weights``. ``default_strategy`` (the network's
+    class attribute) is a strategy name or a whole strategy config with its options (the
+    official test procedure), used when neither names a strategy."""
     strategy_cfg = dict(cfg.get("strategy", {}))
     if strategy:
         strategy_cfg = {"type": strategy}
     strategy_cfg.update(parse_key_values(strategy_options))
-    if default_strategy:
-        strategy_cfg.setdefault("type", default_strategy)
+    if default_strategy and "type" not in strategy_cfg:
+        default = dict(default_strategy) if isinstance(default_strategy, dict) else {"type": default_strategy}
+        strategy_cfg = {**default, **strategy_cfg}
     if "type" not in strategy_cfg:
         raise MatbenchError(f"model '{model_cfg['type']}' needs --strategy "
                             f"(one of: {', '.join(known_names(STRATEGIES)) or 'none registered'})")

@@ -53,12 +53,19 @@ class Predictor(PredictionSource, BaseModel):
             sample.pop("image", None)
         return samples
 
+    #: the official script's 8-bit saving rule (``matbench.io.SAVE_RULES``) when the model
+    #: declares one: its 8-bit values are what is scored, as the authors scored them
+    save_rule: str | None = None
+
     def attach(self, sample: dict) -> None:
         """Add the checked prediction as ``pred_alpha`` to `sample`, and keep it as
-        ``save_dir/<name>.png`` when asked."""
-        sample["pred_alpha"] = self._checked(self.predict(sample), sample)
+        ``save_dir/<name>.png`` when asked. A model with a ``save_rule`` is scored on the 8-bit
+        values that rule writes; the others on their float alpha (kept rounded)."""
+        alpha = self._checked(self.predict(sample), sample)
+        alpha8 = to_uint8(alpha, self.save_rule or "round")
+        sample["pred_alpha"] = alpha8 / 255.0 if self.save_rule else alpha
         if self.save_dir is not None:
-            write_png_atomic(self.save_dir / f"{sample['name']}.png", to_uint8(sample["pred_alpha"]))
+            write_png_atomic(self.save_dir / f"{sample['name']}.png", alpha8)
 
     def _checked(self, pred: Any, sample: dict) -> np.ndarray:
         if isinstance(pred, torch.Tensor):
@@ -87,6 +94,7 @@ class TrimapPredictor(Predictor):
         self.method = build(MODELS, model)
         if not isinstance(self.method, TrimapMattingModel):
             raise MatbenchError(f"model '{model['type']}' is not a trimap-based method")
+        self.save_rule = getattr(self.method, "save_rule", None)
 
     def predict(self, sample: dict) -> np.ndarray:
         return self.method.predict(sample["image"], sample["trimap"])
@@ -95,7 +103,7 @@ class TrimapPredictor(Predictor):
         return [self, self.method]
 
     def describe(self) -> dict:
-        return {"type": "TrimapPredictor", "model": self.model_cfg}
+        return {"type": "TrimapPredictor", "model": self.model_cfg, "save_rule": self.save_rule}
 
     def test_label(self) -> str:
         return "trimap"
@@ -125,6 +133,7 @@ class StrategyPredictor(Predictor):
         check_trimap_support(self.strategy, self.network, model["type"])
         #: a trimap-based network's predictions depend on the dataset's trimaps, as a method's do
         self.uses_trimap = takes_trimap(self.network)
+        self.save_rule = getattr(self.network, "save_rule", None)
 
     @torch.no_grad()
     def predict(self, sample: dict) -> torch.Tensor:
@@ -144,4 +153,5 @@ class StrategyPredictor(Predictor):
     def describe(self) -> dict:
         return {"type": "StrategyPredictor", "model": self.model_cfg, "strategy": self.strategy_cfg,
                 "checkpoint": str(Path(self.checkpoint).resolve()) if self.checkpoint else None,
-                "random_weights": self.random_weights, "amp": self.amp, "channels_last": self.channels_last}
+                "random_weights": self.random_weights, "amp": self.amp, "channels_last": self.channels_last,
+                "save_rule": self.save_rule}

@@ -14,10 +14,10 @@ of ``sys.modules`` (``loader``); what a modern environment lacks is stood in for
     module(name)                            any official module ('data', 'util', ...)
 """
 from .aimnet import build_aimnet, condition_for_parity, predict, save_checkpoint
-from .loader import OfficialCodeError, core_dir, module
+from .loader import AIM, OfficialCodeError, OfficialRepo, core_dir, module
 from .metrics import METRIC_KEYS, official_metrics, read_gray
 from .patches import cuda_as_noop, patched
 from .resize import sk014_resize
 
-__all__ = ["METRIC_KEYS", "OfficialCodeError", "build_aimnet", "condition_for_parity", "core_dir", "cuda_as_noop",
+__all__ = ["AIM", "METRIC_KEYS", "OfficialCodeError", "OfficialRepo", "build_aimnet", "condition_for_parity", "core_dir", "cuda_as_noop",
            "module", "official_metrics", "patched", "predict", "read_gray", "save_checkpoint", "sk014_resize"]

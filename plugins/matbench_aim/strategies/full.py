@@ -6,9 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from matbench.api import STRATEGIES
-
-from .base import Strategy, run_network
+from matbench.api import STRATEGIES, BaseStrategy, run_network
 
 
 def run_padded(network: nn.Module, image: torch.Tensor, divisor: int,
@@ -25,7 +23,7 @@ def run_padded(network: nn.Module, image: torch.Tensor, divisor: int,
 
 
 @STRATEGIES.register_module(name="full")
-class Full(Strategy):
+class Full(BaseStrategy):
     """One pass at native size, padded to a multiple of the divisor (default: the network's
     ``size_divisor``, 32 when it names none; 1 for networks that pad themselves)."""
 

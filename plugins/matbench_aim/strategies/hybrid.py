@@ -7,10 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from matbench.api import STRATEGIES
-
-from .base import Strategy, check_size, run_network
-from .resampling import keep_masks, resize, resize_trimap, scaled_size
+from matbench.api import STRATEGIES, BaseStrategy, check_size, keep_masks, resize_trimap, run_network, scaled_size
+from matbench.api import skimage014_resize as resize
 
 
 def fuse(local_full: torch.Tensor, global_sigmoid: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -26,8 +24,10 @@ def fuse(local_full: torch.Tensor, global_sigmoid: torch.Tensor) -> dict[str, to
 
 
 @STRATEGIES.register_module(name="hybrid")
-class Hybrid(Strategy):
+class Hybrid(BaseStrategy):
     """Global decision at 1/4, local alpha at 1/2, fused at full size (the official default)."""
+
+    label_params = ("local_ratio", "global_ratio")
 
     needs = (("global",), ("local",))
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from matbench.api import STRATEGIES
-
-from .base import Strategy, check_size, run_network
-from .resampling import keep_masks, resize, resize_trimap, scaled_size
+from matbench.api import STRATEGIES, BaseStrategy, check_size, keep_masks, resize_trimap, run_network, scaled_size
+from matbench.api import skimage014_resize as resize
 
 
 def trimap_from_global(global_sigmoid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -20,8 +18,10 @@ def trimap_from_global(global_sigmoid: torch.Tensor, size: tuple[int, int]) -> t
 
 
 @STRATEGIES.register_module(name="resize")
-class Resize(Strategy):
+class Resize(BaseStrategy):
     """One pass on the image scaled by ratio (official 1/4)."""
+
+    label_params = ("ratio",)
 
     def __init__(self, ratio: float = 1 / 4, divisor: int = 32, max_size: int = 1600) -> None:
         self.ratio, self.divisor, self.max_size = ratio, divisor, max_size

@@ -10,12 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from matbench.api import STRATEGIES, MatbenchError
+from matbench.api import STRATEGIES, MatbenchError, output_names, resize_trimap
+from matbench.api import skimage014_resize as resize
 
-from .base import output_names
 from .full import run_padded
 from .hybrid import Hybrid, fuse
-from .resampling import resize, resize_trimap
 
 
 def _starts(n: int, tile: int, step: int) -> list[int]:

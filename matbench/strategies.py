@@ -1,4 +1,6 @@
-"""What every inference strategy shares: running a network on an RGB tensor and naming its outputs."""
+"""What inference strategies share: running a network on an RGB tensor, naming its outputs, and a
+base class (:class:`BaseStrategy`) for strategies that pick outputs by name. Public through
+:mod:`matbench.api`; the :class:`matbench.networks.Strategy` protocol is all the core requires."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -7,7 +9,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from matbench.api import MatbenchError
+from .errors import MatbenchError
 
 
 def output_names(network: nn.Module) -> tuple[str, ...]:
@@ -46,7 +48,7 @@ def check_finite(outputs: dict[str, torch.Tensor], network_name: str) -> None:
                                 "(broken weights, or fp16 overflow under --amp)")
 
 
-class Strategy:
+class BaseStrategy:
     """Base of the strategies: ``strategy(network, image)`` returns the H x W alpha (float64) of
     a 1 x 3 x H x W RGB image in [0, 1] (float64: 8-bit values / 255); ``run`` also returns the full-size global trimap
     (uint8 0/128/255) when the strategy makes one. ``trimap=`` (1 x 1 x H x W in [0, 1]) is
@@ -72,12 +74,13 @@ class Strategy:
             trimap: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    #: attributes shown as fractions in the "Test" cell, in order (e.g. a scale factor)
+    label_params: tuple[str, ...] = ()
+
     def label(self) -> str:
-        """The "Test" cell of a table: the strategy's name and its ratios, as the AIM README
-        writes them (local before global: "Hybrid (1/2&1/4)")."""
-        ratios = sorted((k for k, v in vars(self).items() if "ratio" in k and isinstance(v, (int, float))),
-                        key=lambda k: (not k.startswith("local"), not k.startswith("global"), k))
-        shown = [str(Fraction(getattr(self, k)).limit_denominator(64)) for k in ratios]
+        """The "Test" cell of a table: the class name and its ``label_params`` as fractions, joined
+        by "&" as the AIM README writes them ("Hybrid (1/2&1/4)")."""
+        shown = [str(Fraction(getattr(self, k)).limit_denominator(64)) for k in self.label_params]
         return f"{type(self).__name__} ({'&'.join(shown)})" if shown else type(self).__name__
 
     def __call__(self, network: nn.Module, image: torch.Tensor, trimap: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Bilinear resizing as scikit-image 0.14's ``resize`` did it for the AIM paper, on tensors.
+"""Bilinear resizing as scikit-image 0.14's ``resize`` did it (the AIM and P3M papers' code), on tensors.
 
 0.14 sampled output pixel ``k`` at input coordinate ``(k + 0.5) * n_in / n_out - 0.5``
 (pixel-centre aligned, no anti-aliasing), with neighbours outside the image read as 0
@@ -13,12 +13,12 @@ from __future__ import annotations
 import torch
 
 
-def scaled_size(h: int, w: int, ratio: float, divisor: int = 32, max_size: int = 1600) -> tuple[int, int]:
-    """The official model-input size: ``int(side * ratio)`` floored to a multiple of ``divisor``,
-    capped at ``max_size`` per side (so the aspect ratio may change)."""
+def scaled_size(h: int, w: int, scale: float, divisor: int = 32, cap: int = 1600) -> tuple[int, int]:
+    """The official model-input size: ``int(side * scale)`` floored to a multiple of ``divisor``,
+    capped at ``cap`` per side (so the proportions may change)."""
     def side(n: int) -> int:
-        s = int(n * ratio)
-        return min(max_size, s - s % divisor)
+        s = int(n * scale)
+        return min(cap, s - s % divisor)
     return side(h), side(w)
 
 
@@ -49,7 +49,7 @@ def _resample(x: torch.Tensor, size: tuple[int, int], pad_value: float, binary: 
     return x
 
 
-def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def skimage014_resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """N x C x H x W float ``x`` resized to ``size`` as scikit-image 0.14 did (see module doc)."""
     out = _resample(x, size, 0.0)
     flat = x.flatten(1)
