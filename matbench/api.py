@@ -47,7 +47,8 @@ _NEED_TORCH = {"Strategy": "networks", "image_tensor": "networks", "load_state_d
                "BaseStrategy": "strategies", "check_finite": "strategies", "check_size": "strategies",
                "output_names": "strategies", "run_network": "strategies",
                "keep_masks": "resampling", "resize_trimap": "resampling", "scaled_size": "resampling",
-               "skimage014_resize": "resampling"}
+               "skimage014_resize": "resampling",
+               "fill_deterministic": "deterministic_weights", "recalibrate_batchnorm": "deterministic_weights"}
 
 
 def __getattr__(name: str) -> object:
@@ -76,6 +77,8 @@ __all__ = [
     # strategies: a base class and the steps they share; resizing as the official codes resize
     "BaseStrategy", "check_finite", "check_size", "output_names", "run_network",
     "keep_masks", "resize_trimap", "scaled_size", "skimage014_resize",
+    # seeded weights the same on every machine, conditioned for parity tests
+    "fill_deterministic", "recalibrate_batchnorm",
     # published results
     "reference_file",
     # matbench's cache folder ($MATBENCH_CACHE; the embedded dataset keeps its files there)
