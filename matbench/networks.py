@@ -85,6 +85,13 @@ def tied_keys(state: dict[str, torch.Tensor]) -> list[list[str]]:
     return [keys for keys in groups.values() if len(keys) > 1]
 
 
+def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two copies of a tensor hold the same values (NaN equal to NaN: a broken copy is
+    another error, reported when the network runs)."""
+    b = b.to(a.dtype)
+    return torch.equal(a, b) or bool(((a == b) | (a.isnan() & b.isnan())).all())
+
+
 def load_strict(network: torch.nn.Module, path: str | Path) -> None:
     """Load a checkpoint into `network` strictly, naming the first mismatched keys.
 
@@ -108,10 +115,41 @@ def load_strict(network: torch.nn.Module, path: str | Path) -> None:
     for keys in tied_keys(own):
         first = state[keys[0]]
         for other in keys[1:]:
-            if not torch.equal(state[other].to(first.dtype), first):
+            if not _same_values(first, state[other]):
                 raise InputError(path, f"checkpoint holds two different values for one tied tensor of the "
                                        f"model: {keys[0]} and {other} (they must be equal copies)")
     network.load_state_dict(state, strict=True)
+
+
+#: how far float rounding may take an alpha outside [0, 1] before it is a wrong output, not noise
+ALPHA_TOLERANCE = 1e-6
+
+
+def checked_alpha(pred: Any, size: tuple[int, int], model: str, where: Any) -> np.ndarray:
+    """A model's alpha for an image of ``size`` as float64 H x W in [0, 1], or a one-line error
+    naming the image and the model: a non-float array (an 8-bit matte, a trimap), another shape
+    (transposed, half-size, a batch), NaN/inf, or values outside [0, 1] (a x255 output, logits)
+    are refused, never resized, picked from or clipped into plausible numbers."""
+    if isinstance(pred, torch.Tensor):
+        if not pred.is_floating_point():
+            raise InputError(where, f"{model} returned a {str(pred.dtype).removeprefix('torch.')} alpha; "
+                                    "expected floats in [0, 1]")
+        pred = pred.detach().double().cpu().numpy()
+    pred = np.asarray(pred)
+    if pred.dtype.kind != "f":
+        raise InputError(where, f"{model} returned a {pred.dtype} alpha; expected floats in [0, 1]")
+    if pred.shape != tuple(size):
+        raise InputError(where, f"{model} returned a {'x'.join(map(str, pred.shape))} alpha for a "
+                                f"{size[0]}x{size[1]} image (expected exactly the image's height x width)")
+    pred = pred.astype(np.float64, copy=False)
+    finite = np.isfinite(pred)
+    if not finite.all():
+        raise InputError(where, f"{model} produced {int((~finite).sum())} non-finite (NaN/inf) alpha values")
+    low, high = float(pred.min()), float(pred.max())
+    if low < -ALPHA_TOLERANCE or high > 1 + ALPHA_TOLERANCE:
+        raise InputError(where, f"{model} returned alpha values in [{low:.4g}, {high:.4g}], outside [0, 1] "
+                                "(a x255 or logit output, or a missing clip)")
+    return np.clip(pred, 0.0, 1.0)
 
 
 AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}

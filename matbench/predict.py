@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from .errors import InputError, MatbenchError
-from .networks import (build_network, check_trimap_support, image_tensor, run_guarded, run_strategy, takes_trimap,
-                       trimap_tensor)
+from .networks import (build_network, check_trimap_support, checked_alpha, image_tensor, run_guarded, run_strategy,
+                       takes_trimap, trimap_tensor)
 from .io import check_same_size, read_rgb, read_trimap, to_uint8, write_png_atomic
 from .models import TrimapMattingModel
 from .registry import MODELS, STRATEGIES, build
@@ -170,7 +170,7 @@ def run_predict(job: PredictJob) -> list[Path]:
     if job.trimaps and not uses_trimap:
         raise MatbenchError(f"model '{job.model['type']}' takes no trimap: leave out --trimap")
     trimaps = collect_trimaps(job.trimaps, images) if uses_trimap else {}
-    made_by = f"strategy '{job.strategy['type']}'" if job.strategy else f"model '{job.model['type']}'"
+    made_by = f"model '{job.model['type']}'" + (f" (strategy '{job.strategy['type']}')" if job.strategy else "")
     written: list[Path] = []
     with Progress(transient=True) as progress, torch.no_grad():
         name = " / ".join(filter(None, (job.model["type"], job.strategy.get("type"))))
@@ -182,9 +182,8 @@ def run_predict(job: PredictJob) -> list[Path]:
                 trimap = read_trimap(trimaps[path.stem])
                 check_same_size({path: rgb, trimaps[path.stem]: trimap})
             result = predict_one(path, rgb, trimap)
-            bad = int(result["alpha"].numel() - torch.isfinite(result["alpha"]).sum())
-            if bad:  # the 8-bit conversion would write NaN as a plausible 0
-                raise InputError(path, f"{made_by} gave {bad} non-finite (NaN/inf) alpha values")
+            # the 8-bit conversion would write NaN as a plausible 0 and clip a x255 output
+            result["alpha"] = torch.from_numpy(checked_alpha(result["alpha"], rgb.shape[:2], made_by, path))
             written += write_outputs(job, path.stem, rgb, result, save_rule)
             progress.advance(task)
     return written
@@ -197,10 +196,7 @@ def _predictor(job: PredictJob):
     model = build(MODELS, job.model) if not job.strategy else None
     if isinstance(model, TrimapMattingModel):
         def predict_method(path: Path, rgb: np.ndarray, trimap: np.ndarray) -> dict[str, torch.Tensor]:
-            alpha = np.asarray(model.predict(rgb, trimap), dtype=np.float64)
-            if alpha.shape != rgb.shape[:2]:
-                raise InputError(path, f"{job.model['type']} returned a {alpha.shape} alpha for a {rgb.shape[:2]} image")
-            return {"alpha": torch.from_numpy(alpha)}
+            return {"alpha": model.predict(rgb, trimap)}
         return predict_method, True, getattr(model, "save_rule", None)
     strategy = build(STRATEGIES, job.strategy)
     network = build_network(job.model, job.checkpoint, job.random_weights, strategy, job.channels_last)

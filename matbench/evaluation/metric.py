@@ -86,6 +86,9 @@ class ImageMetric:
     extra_inputs: tuple[str, ...] = ()
     #: whether the values depend on the trimap (tables then say when it was generated)
     uses_trimap: bool = True
+    #: keys where a higher value is better (as torchmetrics' ``higher_is_better``, per key); every
+    #: other key is an error, lower is better. Comparisons and best-value marks use it.
+    higher_is_better: tuple[str, ...] = ()
     default_prefix = "matting"
 
     def __init__(self, workers: int = 0, collect_device: str = "cpu", prefix: str | None = None) -> None:
@@ -103,6 +106,15 @@ class ImageMetric:
         self.groups: list[dict] = []
         self._pool: Pool | None = None
         self._pending: list[AsyncResult] = []
+
+    @classmethod
+    def describe(cls) -> dict:
+        """What tables need to show this variant's values, stored in every results file so that
+        they can be laid out, compared and re-aggregated without the plugin installed."""
+        return {"variant": cls.variant, "title": cls.title, "keys": list(cls.keys),
+                "columns": [list(c) for c in cls.columns],
+                "headers": {k: list(v) for k, v in cls.headers.items()}, "note": cls.note,
+                "uses_trimap": cls.uses_trimap, "higher_is_better": list(cls.higher_is_better)}
 
     @staticmethod
     def compute_image(pred: np.ndarray, alpha: np.ndarray, trimap: np.ndarray, **extras: str) -> dict[str, float | None]:

@@ -16,8 +16,8 @@ from mmengine.model import BaseModel
 from ..errors import InputError, MatbenchError
 from ..io import to_uint8, write_png_atomic
 from ..models import TrimapMattingModel
-from ..networks import (AMP_DTYPES, build_network, check_trimap_support, image_tensor, run_guarded,
-                        takes_trimap, trimap_tensor)
+from ..networks import (AMP_DTYPES, build_network, check_trimap_support, checked_alpha, image_tensor,
+                        run_guarded, takes_trimap, trimap_tensor)
 from ..registry import MODELS, STRATEGIES, build
 from .sources import PredictionSource
 
@@ -68,17 +68,8 @@ class Predictor(PredictionSource, BaseModel):
             write_png_atomic(self.save_dir / f"{sample['name']}.png", alpha8)
 
     def _checked(self, pred: Any, sample: dict) -> np.ndarray:
-        if isinstance(pred, torch.Tensor):
-            pred = pred.detach().double().cpu().numpy()
-        pred = np.asarray(pred, dtype=np.float64)
         where = sample.get("image_path", sample["name"])
-        size = sample["image"].shape[:2]
-        if pred.shape != size:
-            raise InputError(where, f"{self.name} returned a {pred.shape} alpha for a {size} image")
-        if not np.isfinite(pred).all():
-            bad = int((~np.isfinite(pred)).sum())
-            raise InputError(where, f"{self.name} produced {bad} NaN/inf alpha values")
-        return pred
+        return checked_alpha(pred, sample["image"].shape[:2], self.name, where)
 
 
 @MODELS.register_module()
@@ -101,6 +92,9 @@ class TrimapPredictor(Predictor):
 
     def code(self) -> list[object]:
         return [self, self.method]
+
+    def published_as(self) -> dict[str, str]:
+        return dict(getattr(self.method, "references", {}) or {})
 
     def describe(self) -> dict:
         return {"type": "TrimapPredictor", "model": self.model_cfg, "save_rule": self.save_rule}
@@ -145,6 +139,9 @@ class StrategyPredictor(Predictor):
 
     def code(self) -> list[object]:
         return [self, self.strategy, self.network]
+
+    def published_as(self) -> dict[str, str]:
+        return dict(getattr(self.network, "references", {}) or {})
 
     def test_label(self) -> str:
         label = getattr(self.strategy, "label", None)

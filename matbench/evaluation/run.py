@@ -174,6 +174,8 @@ def evaluate(job: EvalJob) -> dict:
                         "config": job.dataset, "trimaps": _trimap_record(dataset)},
             "groups": groups,
             "source": predictor.describe(),
+            "metric": metric_cls.describe(),
+            "published_as": predictor.published_as(),
             "test": _test_label(predictor, dataset),
             "command": sys.argv,
             "work_dir": str(work_dir.resolve()),

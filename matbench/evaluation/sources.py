@@ -35,6 +35,11 @@ class PredictionSource:
         """How the predictions were made, for the "Test" column of tables."""
         return ""
 
+    def published_as(self) -> dict[str, str]:
+        """``{reference source: row label}`` of the published rows of the model making the
+        predictions (its class's ``references``), so tables put the run next to them."""
+        return {}
+
     def code(self) -> list[object]:
         """The objects whose code makes the predictions (their packages' files are part of the
         run's identity: an edited method recomputes resumed rows)."""
