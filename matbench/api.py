@@ -26,6 +26,7 @@ What each kind of plugin provides (contracts in the README, "Writing a plugin"):
 from __future__ import annotations
 
 from .datasets import MattingDataset, files_by_stem, first_names, load_labels, match_by_stem
+from .derived import DerivedFiles
 from .errors import InputError, MatbenchError
 from .evaluation.metric import ImageMetric
 from .groups import group_spec, group_specs
@@ -69,6 +70,8 @@ __all__ = [
     "ImageMetric", "MattingDataset", "Strategy", "TrimapMattingModel",
     # datasets
     "files_by_stem", "first_names", "group_spec", "group_specs", "load_labels", "match_by_stem",
+    # files made from input files, cached and trusted by content (generated trimaps, converted mattes)
+    "DerivedFiles",
     # images
     "check_same_size", "exif_orientation", "image_size", "read_alpha", "read_alpha8", "read_json",
     "read_prediction", "read_rgb", "read_trimap", "size_text", "to_uint8", "write_png_atomic",

@@ -465,7 +465,7 @@ def _installation_key() -> str | None:
 
 
 def source_digest(objects: Iterable[object]) -> str | None:
-    """A digest of the files (path, size, mtime) of matbench and of the top-level packages that
+    """A digest of the files (path, size, content hash) of matbench and of the top-level packages that
     define `objects` (classes or instances): what a result computed by them depends on besides
     the versions, which an edited plugin need not change. None where a package cannot be
     fingerprinted (see :func:`_package_stamp`)."""
@@ -483,7 +483,7 @@ _STAMPED = (".json", *importlib.machinery.all_suffixes())
 
 
 def _package_stamp(top: str) -> list | None:
-    """Where the top-level package `top` is found and (path, size, mtime_ns) of its files; None
+    """Where the top-level package `top` is found and (path, size, content hash) of its files; None
     when it is not installed (its plugin fails, and the index says so)."""
     try:
         spec = importlib.util.find_spec(top)
@@ -503,8 +503,11 @@ def _package_stamp(top: str) -> list | None:
 
 
 def _file_stamp(path: str) -> list:
-    st = os.stat(path)
-    return [st.st_size, st.st_mtime_ns]
+    """A file's size and content hash: what the code in it is (an edit that keeps the size and
+    the modification time, e.g. restored by ``cp -p``, still changes the hash)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return [len(data), hashlib.sha256(data).hexdigest()[:16]]
 
 
 def _tree_stamp(root: str) -> list:

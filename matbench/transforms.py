@@ -1,6 +1,8 @@
 """Data transforms: plain callables ``results dict -> results dict`` (mmengine style, no mmcv)."""
 from __future__ import annotations
 
+import json
+
 from .io import check_same_size, check_sizes, exif_orientation, image_size, read_alpha, read_rgb, read_trimap
 from .registry import TRANSFORMS
 
@@ -20,8 +22,15 @@ class LoadMattingSample:
         self.load_image = load_image
 
     def __call__(self, results: dict) -> dict:
+        from .content import file_stamp
+
         results = dict(results)
         self.check_header_sizes(results)
+        # content stamps of what is read, taken before reading (the journal records them); as JSON
+        # text, which a DataLoader's collation passes through as it is
+        roles = ("image", "alpha", "trimap") if self.load_image else ("alpha", "trimap")
+        results["_read_files"] = json.dumps({role: file_stamp(results[f"{role}_path"], with_hash=True)
+                                             for role in roles})
         alpha = read_alpha(results["alpha_path"])
         trimap = read_trimap(results["trimap_path"])
         arrays = {results["alpha_path"]: alpha, results["trimap_path"]: trimap}

@@ -48,20 +48,19 @@ def make_rule(rule: Mapping) -> Callable[[np.ndarray], np.ndarray]:
 
 def generated_trimaps(alphas: Mapping[str, str], rule: Mapping, cache: str | os.PathLike) -> dict[str, str]:
     """``{name: trimap path}`` for every ``{name: alpha path}``, made by ``rule`` into a folder of
-    ``cache`` named after the rule (a file already there is reused unless its alpha is newer: the
-    rule is deterministic)."""
+    ``cache`` named after the rule; a trimap already there is reused only when it and its alpha
+    have the contents recorded when it was made (:class:`matbench.derived.DerivedFiles`)."""
+    from .derived import DerivedFiles
     from .evaluation.journal import digest, write_json_atomic
-    from .io import read_alpha8, write_png_atomic
+    from .io import read_alpha8
 
     rule = dict(rule)
     folder = Path(cache) / f"{rule.get('type')}-{digest(rule)[:8]}"
     make = make_rule(rule)
-    paths = {}
-    for name, alpha_path in alphas.items():
-        path = folder / f"{name}.png"
-        if not path.is_file() or path.stat().st_mtime_ns < os.stat(alpha_path).st_mtime_ns:
-            write_png_atomic(path, make(read_alpha8(alpha_path)))       # new, or its alpha changed since
-        paths[name] = str(path)
+    files = DerivedFiles(folder, {"trimap_rule": rule})
+    paths = {name: str(files.get(name, alpha_path, lambda p: make(read_alpha8(p))))
+             for name, alpha_path in alphas.items()}
+    files.save()
     if not (folder / RULE_FILE).is_file():
         write_json_atomic(folder / RULE_FILE, {"rule": rule, "note": NOTE})
     return paths

@@ -1,12 +1,14 @@
 """Crash-safe results storage: a per-image journal that knows what each row was computed from,
 and atomically written final files.
 
-Every journal row carries an input record: a digest of the run's identity (metric variant and
-class, what produced the predictions, the checkpoint's content hash, the plugin packages and
-their versions) and a stamp of each file the row was computed from (absolute path, size,
-modification and change time). A resumed run reuses a row only when both still match, so
-replacing a ground-truth mask, re-exporting a prediction or retraining a checkpoint in place
-recomputes exactly the rows concerned.
+Every journal row carries an input record: a digest of the run's identity (metric variant, class
+and code, what produced the predictions, the checkpoint's content hash, the dataset's options, the
+plugin packages and their versions) and a content stamp of each file the row was computed from
+(:mod:`matbench.content`: path, size, modification and change time, SHA-256, taken by the process
+that read the file). A resumed run reuses a row only when the run digest is the same and every
+file still has the recorded content, so replacing a ground-truth mask (whatever its modification
+time), re-exporting a prediction or retraining a checkpoint in place recomputes exactly the rows
+concerned.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from ..content import file_sha256, file_stamp, same_content, sealed  # noqa: F401  (re-exported)
 from ..errors import InputError, MatbenchError
 
 JOURNAL_GLOB = "per_image*.jsonl"
@@ -103,26 +106,6 @@ def work_dir_lock(work_dir: Path, hold: bool = True) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-def file_stamp(path: str | os.PathLike) -> list:
-    """``[absolute path, size, mtime_ns, ctime_ns]`` of a file (size ``None`` when it cannot be
-    read): what a row computed from it depends on, at the cost of one ``stat``."""
-    resolved = os.path.realpath(path)
-    try:
-        st = os.stat(resolved)
-    except OSError:
-        return [resolved, None, None, None]
-    return [resolved, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """The SHA-256 of a file's content (checkpoints: a file retrained in place is another run)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def digest(data: Any) -> str:
     """A short, stable digest of JSON-able data."""
     text = json.dumps(data, sort_keys=True, default=str)
@@ -161,10 +144,12 @@ class Journal:
         self.path = self.work_dir / (f"per_image.rank{rank}.jsonl" if rank else "per_image.jsonl")
 
     def append(self, row: dict, inputs: Mapping | None = None) -> None:
-        """Add a finished row with the record of what it was computed from."""
+        """Add a finished row with the record of what it was computed from: ``inputs`` is
+        ``{"run": digest, "files": {role: stamp}}``; a stamp without its hash is hashed now."""
         record = {k: _plain(v) for k, v in row.items()}
         if inputs is not None:
-            record[INPUTS_KEY] = inputs
+            record[INPUTS_KEY] = {**inputs, "files": {role: sealed(list(stamp))
+                                                      for role, stamp in inputs.get("files", {}).items()}}
         line = json.dumps(record, allow_nan=False)
         try:
             with open(self.path, "a+b") as f:
@@ -176,10 +161,10 @@ class Journal:
         except OSError as exc:
             raise InputError(self.path, write_problem(exc)) from None
 
-    def finished(self) -> list[dict]:
-        """Rows of every rank's journal (with their input records); a line cut short by a kill
-        is ignored; of two rows for one image the later wins."""
-        rows: dict[str, dict] = {}
+    def finished(self) -> dict[str, list[dict]]:
+        """Rows of every rank's journal (with their input records) by image name, every row of
+        an image in the order written within its file; a line cut short by a kill is ignored."""
+        rows: dict[str, list[dict]] = {}
         self.unreadable = 0
         for path in sorted(self.work_dir.glob(JOURNAL_GLOB)):
             for line in path.read_bytes().splitlines():
@@ -189,36 +174,34 @@ class Journal:
                     self.unreadable += 1
                     continue
                 if isinstance(row, dict) and isinstance(row.get("name"), str):
-                    rows[row["name"]] = row
+                    rows.setdefault(row["name"], []).append(row)
                 else:
                     self.unreadable += 1
-        return list(rows.values())
+        return rows
 
     def has_rows(self) -> bool:
         return any(path.stat().st_size for path in self.work_dir.glob(JOURNAL_GLOB))
 
     def plan(self, names: Iterable[str], inputs: Mapping[str, Mapping], run: str) -> ResumePlan:
-        """Reuse the rows whose run digest and file stamps equal ``run`` and ``inputs[name]``."""
-        journalled = {r["name"]: r for r in self.finished()}
+        """Reuse, of each image's journal rows (several after a torchrun run resumed by one
+        process, or a rerun), the last one whose run digest is ``run`` and whose files still have
+        their recorded contents (``inputs[name]["files"]``: current stamps, hashed here only
+        where a stamp differs)."""
+        journalled = self.finished()
         plan = ResumePlan(unreadable=self.unreadable)
         for index, name in enumerate(names):
-            row = journalled.get(name)
-            if row is None:
+            candidates = journalled.get(name)
+            if not candidates:
                 plan.pending.append(index)
                 continue
-            record = row.pop(INPUTS_KEY, None)
             reason = None
-            if not isinstance(record, dict):
-                reason = "no record of its inputs in the journal"
-            elif record.get("run") != run:
-                reason = "the model, options, metric, plugin versions or their code changed"
-            elif record.get("files") != inputs[name]["files"]:
-                changed = [role for role, stamp in inputs[name]["files"].items()
-                           if record["files"].get(role) != stamp]
-                reason = f"{', '.join(changed) or 'input files'} changed"
-            if reason is None:
-                plan.reused.append(row)
-            else:
+            for row in reversed(candidates):
+                reason = _mismatch(row.get(INPUTS_KEY), inputs[name]["files"], run)
+                if reason is None:
+                    row.pop(INPUTS_KEY)
+                    plan.reused.append(row)
+                    break
+            if reason is not None:
                 plan.recomputed.setdefault(reason, []).append(name)
                 plan.pending.append(index)
         return plan
@@ -226,6 +209,19 @@ class Journal:
     def clear(self) -> None:
         for path in self.work_dir.glob(JOURNAL_GLOB):
             path.unlink()
+
+
+def _mismatch(record: Any, files: Mapping[str, list], run: str) -> str | None:
+    """Why a journal row's input ``record`` does not hold for the current ``files``, or None."""
+    if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
+        return "no record of its inputs in the journal"
+    if record.get("run") != run:
+        return "the model, options, dataset options, metric, plugin versions or their code changed"
+    recorded = record["files"]
+    changed = [role for role, stamp in files.items()
+               if not isinstance(recorded.get(role), list) or not same_content(recorded[role], stamp)]
+    changed += [role for role in recorded if role not in files]
+    return f"{', '.join(changed)} changed" if changed else None
 
 
 def check_same_run(work_dir: str | os.PathLike, signature: dict, has_results: bool) -> None:

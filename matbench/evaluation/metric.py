@@ -5,6 +5,7 @@ It has the interface of mmengine's ``BaseMetric`` (``process``, ``evaluate``, ``
 importing ``mmengine.evaluator`` imports torch, which scoring a folder of predictions never needs."""
 from __future__ import annotations
 
+import json
 from multiprocessing.pool import AsyncResult, Pool
 from typing import Any, Callable, Sequence
 
@@ -15,8 +16,15 @@ from ..errors import MatbenchError
 from .summary import summarize
 
 
-def _load(sample: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Prediction, alpha and trimap of a sample: the arrays it carries or read from its paths."""
+#: a row's (or a sample's: JSON text) content stamps of the files read for it, by role, taken by
+#: the process that read them just before reading (:mod:`matbench.content`); the journal records them
+READ_FILES_KEY = "_read_files"
+
+
+def _load(sample: dict, read: dict[str, list]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Prediction, alpha and trimap of a sample: the arrays it carries or read from its paths
+    (each file read is stamped into ``read`` first, its content hashed)."""
+    from ..content import file_stamp
     from ..io import check_sizes, image_size, read_alpha, read_prediction, read_trimap
 
     alpha_where, trimap_where = sample.get("alpha_path", "alpha"), sample.get("trimap_path", "trimap")
@@ -24,6 +32,10 @@ def _load(sample: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # sizes from the arrays or the files' headers, before decoding: a small PNG may declare a huge size
     check_sizes({where: np.shape(sample[key])[:2] if key in sample else image_size(where)
                  for key, where in (("alpha", alpha_where), ("trimap", trimap_where), ("pred_alpha", pred_where))})
+    for role, key, where in (("alpha", "alpha", alpha_where), ("trimap", "trimap", trimap_where),
+                             ("prediction", "pred_alpha", pred_where)):
+        if key not in sample:
+            read[role] = file_stamp(where, with_hash=True)
     alpha = sample["alpha"] if "alpha" in sample else read_alpha(alpha_where)
     trimap = sample["trimap"] if "trimap" in sample else read_trimap(trimap_where)
     pred = sample["pred_alpha"] if "pred_alpha" in sample else read_prediction(pred_where)
@@ -31,13 +43,46 @@ def _load(sample: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def score(metric_cls: type, sample: dict, group_keys: Sequence[str] = ()) -> dict[str, Any]:
-    """One per-image row (with the sample's value of each group); runs in a worker process when
-    the metric has a pool."""
-    pred, alpha, trimap = _load(sample)
+    """One per-image row (with the sample's value of each group, and the content stamps of the
+    files read for it); runs in a worker process when the metric has a pool."""
+    from ..content import file_stamp
+
+    loaded = sample.get(READ_FILES_KEY) or {}
+    read = dict(json.loads(loaded) if isinstance(loaded, str) else loaded)
+    pred, alpha, trimap = _load(sample, read)
     extras = {role: sample[f"{role}_path"] for role in metric_cls.extra_inputs}
-    values = metric_cls.compute_image(pred, alpha, trimap, **extras)
+    for role, path in extras.items():
+        read[role] = file_stamp(path, with_hash=True)
+    values = check_values(metric_cls, metric_cls.compute_image(pred, alpha, trimap, **extras), sample)
     return {"name": sample["name"], **{k: sample[k] for k in group_keys},
-            "unknown_pixels": int(np.count_nonzero(trimap == 128)), **values}
+            "unknown_pixels": int(np.count_nonzero(trimap == 128)), **values, READ_FILES_KEY: read}
+
+
+def check_values(metric_cls: type, values: Any, sample: dict) -> dict[str, float | None]:
+    """A metric plugin's values for one image: a dict of its declared keys, each a finite number
+    or None; anything else is a one-line error naming the image, the variant and the key (before
+    anything is journalled)."""
+    import math
+
+    from ..errors import InputError
+
+    where = sample.get("pred_path") or sample.get("image_path") or sample["name"]
+    variant = metric_cls.variant or metric_cls.__name__
+    if not isinstance(values, dict):
+        raise InputError(where, f"metric variant '{variant}' returned {type(values).__name__}, not a dict of values")
+    out: dict[str, float | None] = {}
+    for key, value in values.items():
+        if value is None:
+            out[key] = None
+            continue
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise InputError(where, f"metric variant '{variant}' returned {key}={value!r} "
+                                    f"({type(value).__name__}); expected a number or None")
+        if not math.isfinite(float(value)):
+            raise InputError(where, f"metric variant '{variant}' returned {key}={float(value)} (not finite); "
+                                    "return None for a value undefined on this image")
+        out[key] = float(value)
+    return out
 
 
 def warm_up(metric_cls: type) -> None:
@@ -165,7 +210,8 @@ class ImageMetric:
 
     def _finish(self, row: dict) -> None:
         if self.on_row is not None:
-            self.on_row(row)
+            self.on_row(row)           # the journal takes the row's file stamps (READ_FILES_KEY)
+        row.pop(READ_FILES_KEY, None)
         self.results.append(row)
 
     def _drain(self, wait: bool) -> None:

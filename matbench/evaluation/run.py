@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shutil
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -18,14 +19,18 @@ from .. import __version__
 from ..dist import barrier, get_rank, init_processes
 from ..errors import InputError, MatbenchError
 from ..registry import DATASETS, METRICS, build, lookup
-from .journal import (Journal, check_same_run, digest, file_sha256, file_stamp, prepare_work_dir,
-                      work_dir_lock, write_json_atomic, write_problem)
+from ..content import file_sha256, file_stamp
+from .journal import (Journal, check_same_run, digest, prepare_work_dir, work_dir_lock, write_json_atomic,
+                      write_problem)
+from .metric import READ_FILES_KEY
 from .sources import PredictionFolder, PredictionSource, build_source
 
 RESULTS_FILE = "results.json"
 #: where a model's predictions are kept, relative to the work dir (``meta.predictions``)
 PREDICTIONS_DIR = "predictions"
 REPORT_FILE = "report.html"
+#: the work dir's cache of files derived from the dataset's (generated trimaps, converted mattes)
+CACHE_DIR = "trimaps"
 
 
 @dataclass
@@ -97,21 +102,30 @@ def _trimap_record(dataset: Any) -> dict:
     return {"source": "generated", "rule": dataset.metainfo.get("trimap_rule"), "note": NOTE}
 
 
-def run_identity(job: EvalJob, predictor: PredictionSource, metric_cls: type) -> dict:
-    """What every row of the run depends on besides its own files."""
+#: dataset options that choose which images are listed or how they are loaded, not what a row's
+#: values are (the files' contents and the labels are checked row by row)
+_LISTING_OPTIONS = ("indices", "skip", "lazy_init", "labels_file", "pipeline", "trimap_cache", "test_mode",
+                    "serialize_data", "metainfo")
+
+
+def run_identity(job: EvalJob, predictor: PredictionSource, metric_cls: type, dataset_cfg: dict) -> dict:
+    """What every row of the run depends on besides its own files: the variant, the metric's
+    class and the code of the packages computing it, what makes the predictions (with the
+    checkpoint's content), the dataset's options that can change a value."""
     from ..plugins import source_digest
 
     source = predictor.describe()
     checkpoint = source.get("checkpoint")
+    options = {k: v for k, v in _resolved(dataset_cfg).items() if k not in _LISTING_OPTIONS}
     return {"variant": job.variant, "metric": f"{metric_cls.__module__}.{metric_cls.__qualname__}",
-            "source": source, "packages": _packages(),
-            "code": source_digest([metric_cls, *predictor.code()]),
+            "source": source, "dataset": options, "packages": _packages(),
+            "code": source_digest([metric_cls, *predictor.code(), lookup(DATASETS, dataset_cfg["type"])]),
             "checkpoint_sha256": file_sha256(checkpoint) if checkpoint and os.path.isfile(checkpoint) else None}
 
 
 def input_files(info: dict, predictor: PredictionSource) -> dict[str, list]:
-    """Stamps of the files one image's row is computed from, by role (image, alpha, trimap,
-    prediction ...)."""
+    """Stamps (without hashes) of the files one image's row is computed from, by role (image,
+    alpha, trimap, prediction ...)."""
     files = {key[:-len("_path")]: file_stamp(value) for key, value in info.items()
              if key.endswith("_path") and isinstance(value, str)}
     if not predictor.needs_image:
@@ -119,6 +133,27 @@ def input_files(info: dict, predictor: PredictionSource) -> dict[str, list]:
     for role, path in predictor.input_files(info["name"]).items():
         files[role] = file_stamp(path)
     return files
+
+
+def _record(files: dict[str, list], read: dict[str, list] | None) -> dict[str, list]:
+    """A row's file stamps: those the process that read the files took at reading (with their
+    hashes), the others as listed (hashed when journalled)."""
+    read = read or {}
+    return {role: read.get(role, stamp) for role, stamp in files.items()}
+
+
+def _refresh_groups(rows: list[dict], infos: list[dict], groups: list[dict]) -> int:
+    """Give reused rows their images' current group values (an edited labels file changes the
+    groups, not the metric values); returns how many rows changed."""
+    current = {info["name"]: info for info in infos}
+    changed = 0
+    for row in rows:
+        info = current[row["name"]]
+        values = {g["key"]: info.get(g["key"]) for g in groups}
+        if any(row.get(k) != v for k, v in values.items()):
+            row.update(values)
+            changed += 1
+    return changed
 
 
 def evaluate(job: EvalJob) -> dict:
@@ -131,10 +166,13 @@ def evaluate(job: EvalJob) -> dict:
     metric = metric_cls(workers=job.metric_workers)
     # the metric workers start first: they warm up while the dataset is listed and the journal read
     with work_dir_lock(work_dir, hold=get_rank() == 0), metric:
+        if job.restart and get_rank() == 0:
+            shutil.rmtree(work_dir / CACHE_DIR, ignore_errors=True)
+        barrier()
         dataset_cfg = dict(job.dataset)
         dataset_cfg.setdefault("pipeline", [dict(type="LoadMattingSample")] if predictor.needs_image else [])
         if dataset_metainfo(dataset_cfg["type"]).get("trimap_rule"):
-            dataset_cfg.setdefault("trimap_cache", str(work_dir / "trimaps"))
+            dataset_cfg.setdefault("trimap_cache", str(work_dir / CACHE_DIR))
         dataset = build(DATASETS, dataset_cfg)
         infos = [dataset.get_data_info(i) for i in range(len(dataset))]
         names = [info["name"] for info in infos]
@@ -145,7 +183,7 @@ def evaluate(job: EvalJob) -> dict:
             predictor.save_dir = work_dir / PREDICTIONS_DIR
         metric_cls.check_dataset(infos, dataset_cfg["type"])
         journal = Journal(work_dir, rank=get_rank())
-        identity = run_identity(job, predictor, metric_cls)
+        identity = run_identity(job, predictor, metric_cls, dataset_cfg)
         run_digest = digest(identity)
         inputs = {info["name"]: {"run": run_digest, "files": input_files(info, predictor)} for info in infos}
         if get_rank() == 0:
@@ -156,12 +194,14 @@ def evaluate(job: EvalJob) -> dict:
             check_same_run(work_dir, signature, journal.has_rows() or (work_dir / RESULTS_FILE).exists())
         barrier()
         plan = journal.plan(names, inputs, run_digest)
+        regrouped = _refresh_groups(plan.reused, infos, groups)
         barrier()                  # every process has read the journal before any appends to it
         if plan.pending and get_rank() == 0:
             # results.json exists only while it is complete and current
             (work_dir / RESULTS_FILE).unlink(missing_ok=True)
         if (plan.reused or plan.recomputed or plan.unreadable) and get_rank() == 0:
-            print(f"matbench: {work_dir}: {plan.describe(len(names))}", file=sys.stderr)
+            regroup_note = f"; {regrouped} with new group values from the labels" if regrouped else ""
+            print(f"matbench: {work_dir}: {plan.describe(len(names))}{regroup_note}", file=sys.stderr)
 
         meta = {
             "matbench_version": __version__,
@@ -182,7 +222,7 @@ def evaluate(job: EvalJob) -> dict:
             "predictions": (str(predictor.root.resolve()) if isinstance(predictor, PredictionFolder)
                             else PREDICTIONS_DIR if predictor.save_dir is not None else None),
             "resumed_images": len(plan.reused),
-            "resume": {"reused": len(plan.reused), "recomputed": plan.recomputed},
+            "resume": {"reused": len(plan.reused), "recomputed": plan.recomputed, "regrouped": regrouped},
             "identity": identity,
             "versions": _versions(),
             **job.extra_meta,
@@ -197,7 +237,11 @@ def evaluate(job: EvalJob) -> dict:
 
         metric.previous_rows = plan.reused
         metric.groups = groups
-        metric.on_row = lambda row: journal.append(row, inputs[row["name"]])
+        def journal_row(row: dict) -> None:
+            record = inputs[row["name"]]
+            journal.append(row, {**record, "files": _record(record["files"], row.pop(READ_FILES_KEY, None))})
+
+        metric.on_row = journal_row
         metric.on_done = write_results
         if not plan.pending:
             if get_rank() == 0:

@@ -11,7 +11,8 @@ The mattes are JPEGs. Third-party scripts read them with ``cv2.imread(path, 0)``
 greyscale output, i.e. the luma (Y) plane of a colour JPEG. A greyscale matte is read by matbench
 as it is (the same values). A colour matte, whose decoded R, G, B may differ by a little (JPEG
 chroma noise), is read the same way with ``rgb_mattes="luma"`` (the default): its luma is written
-once as a greyscale PNG under the dataset's cache, which is what is scored (for a matte whose
+once as a greyscale PNG under the dataset's cache (remade whenever the matte's content changes),
+which is what is scored (for a matte whose
 channels are equal everywhere the luma equals each channel, so nothing changes).
 ``rgb_mattes="strict"`` keeps matbench's own rule instead (channel 0 when R = G = B everywhere,
 otherwise the matte is refused).
@@ -22,8 +23,9 @@ import os
 from pathlib import Path
 from typing import Any, Union
 
-from matbench.api import (DATASETS, image_size, InputError, MatbenchError, match_by_stem, MattingDataset,
-                         write_png_atomic)
+import numpy as np
+
+from matbench.api import DATASETS, DerivedFiles, image_size, InputError, MatbenchError, match_by_stem, MattingDataset
 
 RGB_MATTES = ("luma", "strict")
 #: the cache folder (under ``trimap_cache``) of the greyscale copies of colour mattes
@@ -74,31 +76,30 @@ class PPM100(MattingDataset):
                 raise InputError(entry["alpha"], f"matte not named like its image {entry['image'].name} "
                                                  "(PPM-100 pairs identical file names)")
         if self.rgb_mattes == "luma" and self.trimap_cache is not None:
+            copies = DerivedFiles(Path(self.trimap_cache) / LUMA_DIR, {"luma": "cv2.IMREAD_GRAYSCALE"})
             for name, entry in files.items():
-                entry["alpha"] = luma_copy(entry["alpha"], Path(self.trimap_cache) / LUMA_DIR / f"{name}.png")
+                if is_colour(entry["alpha"]):
+                    entry["alpha"] = copies.get(name, entry["alpha"], read_luma)
+            copies.save()
         return files
 
 
-def luma_copy(path: Path, copy: Path) -> Path:
-    """`path` itself for a single-channel matte; for a colour one, `copy`: a greyscale PNG of the
-    matte as ``cv2.imread(path, IMREAD_GRAYSCALE)`` decodes it (EXIF orientation ignored, as
-    matbench reads mattes). The copy carries the matte's modification time and is remade when
-    the two differ."""
+def is_colour(path: Path) -> bool:
+    """Whether a matte file is stored in colour (a missing, empty or unreadable file: an
+    InputError naming it)."""
     from PIL import Image
 
-    image_size(path)  # a missing, empty or unreadable file: an InputError naming it
+    image_size(path)
     with Image.open(path) as img:
-        mode = img.mode
-    if mode not in _COLOUR_MODES:
-        return path
-    stat = path.stat()
-    if copy.is_file() and copy.stat().st_mtime_ns == stat.st_mtime_ns:
-        return copy
+        return img.mode in _COLOUR_MODES
+
+
+def read_luma(path: Path) -> "np.ndarray":
+    """A colour matte as ``cv2.imread(path, IMREAD_GRAYSCALE)`` decodes it (EXIF orientation
+    ignored, as matbench reads mattes): what third-party PPM-100 scripts score."""
     import cv2
 
     luma = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
     if luma is None:
         raise InputError(path, "cannot read matte (OpenCV)")
-    write_png_atomic(copy, luma)
-    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    return copy
+    return luma
