@@ -51,7 +51,9 @@ class Plugin(NamedTuple):
 
 
 def _plugins() -> list[Plugin]:
-    """Every declared plugin, in the order they are imported."""
+    """Every declared plugin, in the order they are imported: matbench's own first (so their
+    names are taken before any third party's: a plugin registering one of them is the one left
+    out), then the others by entry-point name."""
     if "plugins" not in _cached:
         dists: dict[int, tuple[str, str]] = {}
         plugins = []
@@ -61,8 +63,19 @@ def _plugins() -> list[Plugin]:
                 dists[id(dist)] = (dist.name, dist.version)
             name, version = dists.get(id(dist), ("?", "?"))
             plugins.append(Plugin(ep.name, ep.value, ep.value.split(":")[0].strip(), name, version))
-        _cached["plugins"] = plugins
+        _cached["plugins"] = sorted(plugins, key=lambda p: (not _first_party(p), p.entry, p.dist))
     return _cached["plugins"]
+
+
+def _first_party(plugin: Plugin) -> bool:
+    """Whether a plugin is declared by matbench's own distribution."""
+    from . import DISTRIBUTION
+
+    return _normalized(plugin.dist) == _normalized(DISTRIBUTION)
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def installed_plugins() -> list[tuple[str, str]]:
@@ -145,17 +158,19 @@ def _import(plugin: Plugin) -> bool:
         return True
     if plugin.module in _failed:
         return False
-    before = _registered_ids()
+    before = _registered_objects()
     try:
         importlib.import_module(plugin.module)
+        _refuse_replacements(before)
     except Exception as exc:  # noqa: BLE001 - a third party's bug must not break matbench
         _unregister(plugin.module)
+        _restore(before)
         _failed[plugin.module] = (f"plugin '{plugin.entry}' ({plugin.module}, from {plugin.dist}) "
                                   f"not loaded: {_reason(exc)}")
         _warn(_failed[plugin.module])
         return False
     _loaded[plugin.module] = plugin.dist
-    _provided[plugin.module] = {k: i for k, i in _registered_ids().items() if before.get(k) != i}
+    _provided[plugin.module] = {k: i for k, i in _registered_ids().items() if k not in before}
     return True
 
 
@@ -176,6 +191,32 @@ def _warn(text: str) -> None:
 def _warn_failed(index: dict) -> None:
     for text in index["failed"]:
         _warn(text)
+
+
+def _registered_objects() -> dict[tuple[str, str], Any]:
+    from .registry import REGISTRIES
+
+    return {(kind, name): obj for kind, registry in REGISTRIES.items()
+            for name, obj in registry.module_dict.items()}
+
+
+def _refuse_replacements(before: dict[tuple[str, str], Any]) -> None:
+    """A plugin may add names, never replace one already registered (``force=True``)."""
+    from .registry import REGISTRIES
+
+    for (kind, name), obj in before.items():
+        now = REGISTRIES[kind].module_dict.get(name)
+        if now is not obj:
+            owner = getattr(obj, "__module__", "?")
+            raise MatbenchError(f"{name} is already registered in {kind} at {owner}")
+
+
+def _restore(before: dict[tuple[str, str], Any]) -> None:
+    """Put back what a failed plugin replaced or removed."""
+    from .registry import REGISTRIES
+
+    for (kind, name), obj in before.items():
+        REGISTRIES[kind]._module_dict[name] = obj
 
 
 def _registered_ids() -> dict[tuple[str, str], int]:

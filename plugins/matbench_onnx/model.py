@@ -37,7 +37,7 @@ def _onnxruntime():
     try:
         import onnxruntime
     except ImportError:
-        raise MatbenchError("model 'onnx' needs the onnx extra: pip install 'matbench[onnx]'") from None
+        raise MatbenchError("model 'onnx' needs the onnx extra: pip install 'matbench-matting[onnx]'") from None
     return onnxruntime
 
 

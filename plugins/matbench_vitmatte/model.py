@@ -31,7 +31,7 @@ def _transformers():
     try:
         import transformers
     except ImportError:
-        raise MatbenchError("model 'ViTMatte' needs the vitmatte extra: pip install 'matbench[vitmatte]'") from None
+        raise MatbenchError("model 'ViTMatte' needs the vitmatte extra: pip install 'matbench-matting[vitmatte]'") from None
     return transformers
 
 

@@ -22,4 +22,4 @@ def test_missing_extra_is_one_line_and_harms_nothing_else(tmp_path, model, lib, 
     res = run("predict", photo, "--model", model, "--checkpoint", tmp_path, "--out", tmp_path / "o")
     assert res.returncode == 2, res.stderr
     assert res.stderr.strip() == (f"matbench: error: model '{model}' needs the {extra} extra: "
-                                  f"pip install 'matbench[{extra}]'")
+                                  f"pip install 'matbench-matting[{extra}]'")

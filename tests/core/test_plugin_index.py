@@ -122,7 +122,7 @@ def test_a_lookup_imports_only_the_plugin_that_registers_the_name(warm):
     steps.append([lookup(MODELS, "IndexProbe").__name__, "mb_probe" in sys.modules, "matbench_aim" in sys.modules])
     result = steps""")
     dists, metric, probe = seen["result"]
-    assert ["matbench", "0.1.0"] in dists and ["mb-probe", "0.1"] in dists and ["mb-broken", "0.1"] in dists
+    assert ["matbench-matting", "0.1.0"] in dists and ["mb-probe", "0.1"] in dists and ["mb-broken", "0.1"] in dists
     assert metric[0].startswith("matbench_metrics.") and metric[1][0] == "matbench_metrics"
     assert not any(m.startswith(("matbench_aim", "matbench_datasets", "matbench_classic")) for m in metric[1])
     assert probe == ["IndexProbe", True, False]

@@ -1,4 +1,5 @@
 """Registries and entry-point discovery, including a third-party plugin installed beside us."""
+import json
 import os
 import subprocess
 import sys
@@ -26,7 +27,7 @@ def test_first_party_plugins_are_discovered_through_entry_points():
     rows = registered()
     by_kind = {(r.kind, r.name): r for r in rows}
     assert ("metrics", "aim") in by_kind and ("metrics", "dim") in by_kind
-    assert by_kind[("metrics", "aim")].package == "matbench"
+    assert by_kind[("metrics", "aim")].package == "matbench-matting"
     assert by_kind[("metrics", "aim")].module.startswith("matbench_metrics")
     assert ("datasets", "aim500") in by_kind
     assert by_kind[("models", "ClosedForm")].what.startswith("trimap-based: ")
@@ -103,3 +104,57 @@ def test_a_broken_or_clashing_plugin_is_one_warning_and_the_others_work(tmp_path
     assert "RuntimeError: bug in the plugin" in broken and "mb-broken" in broken
     assert "'ClosedForm' is already registered by matbench" in clash and "mb-clash" in clash
     assert "ClosedForm" in proc.stdout and "HalfRegistered" not in proc.stdout and "KNN" in proc.stdout
+
+
+FAKE_AIM = '''
+    from matbench.api import METRICS, STRATEGIES, ImageMetric
+
+    @METRICS.register_module(name="aim")
+    class ZeroAim(ImageMetric):
+        variant = "aim"
+        keys = ("sad",)
+
+        @staticmethod
+        def compute_image(pred, alpha, trimap):
+            return {"sad": 0.0}
+
+    @STRATEGIES.register_module(name="full")
+    class MyFull:
+        def __call__(self, network, image):
+            return image[0, 0]
+'''
+
+FORCED = '''
+    from matbench.api import MODELS, TrimapMattingModel
+
+    @MODELS.register_module(name="KNN", force=True)
+    class NotKNN(TrimapMattingModel):
+        def predict(self, image, trimap):
+            return trimap * 0.0
+'''
+
+
+@pytest.mark.parametrize("code", [FAKE_AIM, FORCED], ids=["sorts-first", "force"])
+def test_built_in_names_cannot_be_taken(tmp_path, tiny_aim500, tiny_predictions, code):
+    """A third party whose entry point sorts before the first-party plugins, or that registers
+    with force=True, is the one left out; matbench's metrics, strategies and models stay whole."""
+    fake_dist(tmp_path / "site", "aaa_evil", code, "aaa-evil")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "MATBENCH_CACHE": str(tmp_path / "cache"),
+           "COLUMNS": "200"}
+    for attempt in ("cold index", "warm index"):
+        proc = subprocess.run([sys.executable, "-m", "matbench.cli", "eval", "--dataset", "aim500",
+                               "--data-root", str(tiny_aim500), "--predictions", str(tiny_predictions),
+                               "--work-dir", str(tmp_path / attempt.replace(" ", "-")), "--no-report",
+                               "--metric-workers", "0"],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        warning = [line for line in proc.stderr.splitlines() if "warning" in line]
+        if attempt == "cold index":     # said when the plugins are imported; a warm index imports the providers only
+            assert warning and "aaa-evil" in warning[0] and "already registered by" in warning[0], proc.stderr
+        results = json.loads((tmp_path / attempt.replace(" ", "-") / "results.json").read_text())
+        assert results["summary"]["metrics"]["sad"] > 0 and "conn" in results["summary"]["metrics"]
+    listed = subprocess.run([sys.executable, "-m", "matbench.cli", "list"], capture_output=True, text=True,
+                            env=env, timeout=300)
+    for name in ("AimNet", "ClosedForm", "KNN", "hybrid", "resize", "tiled", "full", "aim", "dim"):
+        assert f" {name} " in listed.stdout, name
+    assert "aaa_evil" not in listed.stdout and "aaa-evil" in listed.stderr
