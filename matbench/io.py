@@ -407,6 +407,22 @@ def _umask() -> int:
     return mask
 
 
+def check_regular_file(path: str | os.PathLike, what: str = "file") -> None:
+    """Refuse (one line naming it) what is not a regular file after following links: a folder, a
+    FIFO or a device would block or mislead the reader."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(path, f"{what} not found (or a broken link)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read {what}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
+        raise InputError(path, f"not a regular file ({kind}); expected a {what} image")
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], text: bool = False) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it over
     ``path``: readers see the old file or the new one, never a half-written one."""

@@ -163,7 +163,7 @@ def image_tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
 
 def run_guarded(call: Callable[[], Any], device: torch.device, amp: str | None, where: Any) -> Any:
     """``call()`` under autocast when ``amp`` is set; a strategy's error (e.g. an image too small
-    for it) becomes a one-line error naming the file ``where``."""
+    for it) and running out of memory become one-line errors naming the file ``where``."""
     with torch.autocast(device.type, dtype=AMP_DTYPES.get(amp), enabled=amp is not None):
         try:
             return call()
@@ -171,6 +171,20 @@ def run_guarded(call: Callable[[], Any], device: torch.device, amp: str | None, 
             raise
         except MatbenchError as exc:
             raise InputError(where, str(exc)) from None
+        except (MemoryError, RuntimeError) as exc:
+            if not is_out_of_memory(exc):
+                raise
+            raise InputError(where, f"out of {'GPU ' if device.type == 'cuda' else ''}memory running the network "
+                                    "on this image: try --strategy tiled (it bounds memory by its tile size), a "
+                                    "smaller ratio, or --amp fp16 on a GPU") from None
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether an exception is torch (or Python) running out of host or GPU memory."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return True
+    text = str(exc).lower()
+    return "out of memory" in text or "not enough memory" in text or "can't allocate memory" in text
 
 
 def build_network(model: dict, checkpoint: str | None, random_weights: bool, strategy: Any,

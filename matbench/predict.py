@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -102,30 +102,33 @@ def parse_colour(text: str) -> tuple[int, int, int]:
 
 
 def output_paths(job: PredictJob, stem: str) -> dict[str, Path]:
-    """The files written for the image named `stem`, by kind: ``alpha`` always, then ``cutout``,
-    ``composite`` and ``trimap`` when requested. The one place outputs are named."""
+    """The files written for the image named `stem`, by kind: ``alpha`` always (``OUT/<stem>.png``,
+    so that ``OUT`` is a predictions folder ``matbench eval --predictions`` scores as it is), then
+    ``cutout``, ``composite`` and ``trimap`` when requested, each in a sub-folder of its own. The
+    one place outputs are named."""
     paths = {"alpha": job.out / f"{stem}.png"}
     if job.cutout:
-        paths["cutout"] = job.out / f"{stem}_cutout.png"
+        paths["cutout"] = job.out / "cutout" / f"{stem}.png"
     if job.composite:
-        paths["composite"] = job.out / f"{stem}_on_{job.composite.strip('#').replace(',', '-')}.png"
+        paths["composite"] = job.out / "composite" / f"{stem}_on_{job.composite.strip('#').replace(',', '-')}.png"
     if job.save_trimap:
-        paths["trimap"] = job.out / f"{stem}_trimap.png"
+        paths["trimap"] = job.out / "trimap" / f"{stem}.png"
     return paths
 
 
-def check_no_overwrite(job: PredictJob, images: Sequence[Path]) -> None:
-    """Refuse any output that would replace an input image, before any work.
+def check_no_overwrite(job: PredictJob, images: Sequence[Path], trimaps: Mapping[str, Path] = {}) -> None:
+    """Refuse any output that would replace an input (a photo or a trimap), before any work.
 
-    ``--out`` may be the input folder as long as no written name is an input's (JPEG photos
-    next to their PNG mattes are fine; PNG photos would be replaced by their mattes)."""
-    inputs = {p.resolve(): p for p in images}
+    ``--out`` may be an input folder as long as no written name is an input's (JPEG photos next
+    to their PNG mattes are fine; PNG photos or PNG trimaps would be replaced by the mattes)."""
+    inputs = {p.resolve(): ("image", p) for p in images}
+    inputs.update({p.resolve(): ("trimap", p) for p in trimaps.values()})
     for image in images:
         for kind, out in output_paths(job, image.stem).items():
-            victim = inputs.get(out.resolve())
+            role, victim = inputs.get(out.resolve(), (None, None))
             if victim is not None:
-                whose = "its" if victim == image else f"the {image.name}"
-                raise InputError(victim, f"input image that predict would overwrite with {whose} {kind} "
+                whose = "its" if victim in (image, trimaps.get(image.stem)) else f"the {image.name}"
+                raise InputError(victim, f"input {role} that predict would overwrite with {whose} {kind} "
                                          "output (choose another --out)")
 
 
@@ -162,14 +165,15 @@ def run_predict(job: PredictJob) -> list[Path]:
     if job.out.exists() and not job.out.is_dir():
         raise InputError(job.out, "--out is a file, not a folder")
     images = collect_images(job.inputs)
-    check_no_overwrite(job, images)
+    given_trimaps = collect_trimaps(job.trimaps, images) if job.trimaps else {}
+    check_no_overwrite(job, images, given_trimaps)
     predict_one, uses_trimap, save_rule = _predictor(job)
     if uses_trimap and not job.trimaps:
         raise MatbenchError(f"model '{job.model['type']}' is trimap-based: give the photos' trimaps with "
                             "--trimap FILE|DIR (matched by name)")
     if job.trimaps and not uses_trimap:
         raise MatbenchError(f"model '{job.model['type']}' takes no trimap: leave out --trimap")
-    trimaps = collect_trimaps(job.trimaps, images) if uses_trimap else {}
+    trimaps = given_trimaps if uses_trimap else {}
     made_by = f"model '{job.model['type']}'" + (f" (strategy '{job.strategy['type']}')" if job.strategy else "")
     written: list[Path] = []
     with Progress(transient=True) as progress, torch.no_grad():

@@ -88,7 +88,17 @@ def work_dir_lock(work_dir: Path, hold: bool = True) -> Iterator[None]:
     import fcntl
 
     path = work_dir / ".lock"
-    with open(path, "a+") as f:
+    try:
+        # never through a link: the target (any file of the user's) would be truncated
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        kind = ("a folder" if path.is_dir() and not path.is_symlink() else
+                "a symbolic link" if path.is_symlink() else None)
+        if kind is None:
+            raise InputError(path, f"cannot create matbench's lock file: {exc.strerror or exc}") from None
+        raise InputError(path, f"matbench's lock file is {kind}; remove it (matbench writes a plain file "
+                               "there)") from None
+    with os.fdopen(fd, "r+") as f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

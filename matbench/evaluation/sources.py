@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..io import warn_misnamed
+from ..io import check_regular_file, warn_misnamed
 from ..registry import MODELS, build
 
 
@@ -61,17 +61,26 @@ class PredictionFolder(PredictionSource):
         if not self.root.is_dir():
             raise InputError(self.root, "predictions folder does not exist")
 
+    def files(self) -> dict[str, Path]:
+        """``{name: path}`` of the predictions: the folder's non-hidden ``*.png`` entries (hidden
+        files, e.g. ``.DS_Store`` or a file named ``.png``, are not predictions)."""
+        return {p.name[:-len(".png")]: p for p in sorted(self.root.iterdir())
+                if p.name.lower().endswith(".png") and not p.name.startswith(".")}
+
     def check_names(self, names: list[str]) -> None:
-        """Refuse missing and extra prediction files before anything is computed."""
-        found = {p.stem for p in self.root.glob("*.png")}
-        missing = sorted(set(names) - found)
-        extra = sorted(found - set(names))
+        """Refuse missing and extra prediction files, and entries that are not regular files
+        (a FIFO would block the reader forever), before anything is computed."""
+        files = self.files()
+        missing = sorted(set(names) - set(files))
+        extra = sorted(set(files) - set(names))
         if missing:
             raise InputError(self.root / f"{missing[0]}.png",
                              f"prediction missing ({len(missing)} of {len(names)} missing)")
         if extra:
-            raise InputError(self.root / f"{extra[0]}.png",
+            raise InputError(files[extra[0]],
                              f"prediction has no ground truth in the dataset ({len(extra)} extra files)")
+        for name in sorted(names):
+            check_regular_file(files[name], "prediction")
         # headers only (~0.1 ms a file), in the main process before metric workers start: said
         # here, a JPEG named .png is reported once, and forked workers inherit that it was
         for name in sorted(names):

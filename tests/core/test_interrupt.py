@@ -66,7 +66,7 @@ def _alive(pid):
 
 
 @pytest.mark.parametrize("target, signum", [("process", signal.SIGINT), ("group", signal.SIGINT),
-                                            ("process", signal.SIGTERM)])
+                                            ("process", signal.SIGTERM), ("group", signal.SIGTERM)])
 def test_interrupt_exits_with_message_and_keeps_journal(slow_run, target, signum):
     proc, work, cmd = slow_run
     if target == "group":
@@ -96,3 +96,78 @@ def test_metric_workers_die_with_a_killed_parent(slow_run):
     while time.time() < deadline and any(_alive(p) for p in workers):
         time.sleep(0.1)
     assert not any(_alive(p) for p in workers)
+
+
+SLOW_METRIC_CLI = textwrap.dedent("""
+    import os, sys, time
+    from matbench.api import METRICS, ImageMetric
+
+    SCORED = [0]
+
+    @METRICS.register_module(name="slow-sad")
+    class SlowSad(ImageMetric):
+        variant = "slow-sad"
+        keys = ("sad",)
+
+        @staticmethod
+        def compute_image(pred, alpha, trimap):
+            if pred.size > 64:                   # not the workers' warm-up image
+                SCORED[0] += 1
+                time.sleep(0.15)
+                if SCORED[0] == int(os.environ.get("DIE_AFTER", "0")):
+                    os._exit(3)                  # as the OOM killer or a plugin's os._exit would end it
+            return {"sad": float(abs(pred - alpha).sum() / 1000)}
+
+    from matbench.cli import main
+    sys.argv = ["matbench"] + sys.argv[1:]
+    main()
+""")
+
+
+@pytest.fixture
+def folder_run(tmp_path):
+    """A predictions folder of 60 images scored by a slow metric variant (2 metric workers)."""
+    from conftest import make_aim500, make_predictions
+
+    labels = {f"img{i:02d}": {"type": "SO", "category": "toy"} for i in range(60)}
+    root = make_aim500(tmp_path / "data", labels=labels)
+    pred = make_predictions(root, tmp_path / "pred")
+    script = tmp_path / "slow_metric.py"
+    script.write_text(SLOW_METRIC_CLI)
+    work = tmp_path / "w"
+    cmd = [sys.executable, str(script), "eval", "--dataset", "aim500", "--data-root", str(root), "--predictions",
+           str(pred), "--metric-variant", "slow-sad", "--work-dir", str(work), "--metric-workers", "2", "--no-report"]
+    return cmd, work
+
+
+def test_sigterm_to_the_process_group_ends_a_predictions_run(folder_run):
+    """What timeout, Slurm and docker stop do: every process of the group gets SIGTERM (the metric
+    workers die at once; the parent must neither wait for them nor deadlock stopping them)."""
+    cmd, work = folder_run
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    journal = work / "per_image.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 4):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 128 + signal.SIGTERM and "interrupted" in err and "Traceback" not in err, err
+
+
+def test_a_metric_process_that_dies_is_an_error_not_a_hang(folder_run):
+    cmd, work = folder_run
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "DIE_AFTER": "3"})
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "metric process" in lines[0] and "exit code 3" in lines[0], proc.stderr
+    assert "resume" in lines[0]
+    kept = len((work / "per_image.jsonl").read_text().splitlines())
+    assert kept >= 2
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((work / "results.json").read_text())["meta"]["resumed_images"] == kept
