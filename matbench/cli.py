@@ -151,40 +151,73 @@ def train_command(
     typer.echo(f"checkpoints and logs: {out}")
 
 
-@app.command("leaderboard")
+@app.command("leaderboard", help=(
+    "Paper-style tables from results files: one set per dataset and metric variant, every number recomputed "
+    "from the files' per-image rows. LaTeX compiles with \\usepackage{booktabs} (and amssymb with --baseline). "
+    "--out overwrites only a matbench leaderboard of the same format: Markdown and LaTeX files carry a first "
+    "line '<!-- matbench leaderboard -->' or '% matbench leaderboard', HTML pages that comment under the "
+    "doctype, CSV files matbench's header row."))
 def leaderboard_command(
     results: Optional[List[Path]] = typer.Argument(None, help="results.json files (or work dirs)"),
-    fmt: str = typer.Option("md", "--format", help="md, latex, csv or html"),
+    fmt: str = typer.Option("md", "--format", help="output format: md|latex|csv|html"),
     paper: bool = typer.Option(False, help="shorthand for --reference aim-readme (the rows of the paper matbench started from)"),
     reference: List[str] = typer.Option([], "--reference", help="add a reference source's published rows "
-                                                                  "(matbench list references)"),
-    pivot: Optional[str] = typer.Option(None, help="one table of this metric: a row per run, a column per dataset"),
-    out: Optional[Path] = typer.Option(None, help="also write the tables to this file"),
+                                                                  "(matbench list references); a run whose model "
+                                                                  "published one of them is shown under it"),
+    pivot: Optional[str] = typer.Option(None, help="one table of this metric (any case: sad, SAD): a row per run, "
+                                                   "a column per dataset"),
+    ci: bool = typer.Option(False, "--ci", help="each mean gets ± half the width of its 95 % bootstrap interval "
+                                                "(CSV: <column>_ci95_lo / _hi columns)"),
+    baseline: Optional[str] = typer.Option(None, help="a run's label: mark each other run of its dataset and variant "
+                                                      "significantly better ▲ / worse ▼ per column (paired Wilcoxon, "
+                                                      "Holm, α = 0.05; CSV: <column>_vs_baseline, _p_wilcoxon)"),
+    columns: Optional[str] = typer.Option(None, help="choose and order columns: metric or group keys, e.g. "
+                                                     "sad,mse,grad,type"),
+    scale_mse: bool = typer.Option(False, "--scale-mse", help="show MSE and MAD ×10³, headed MSE (×10⁻³) "
+                                                              "(md, latex, html; CSV keeps results units)"),
+    best: bool = typer.Option(True, "--best/--no-best", help="best / second-best value of each column in bold / "
+                                                            "underlined, by the metric's direction (md, latex, html)"),
+    trust_summary: bool = typer.Option(False, "--trust-summary", help="accept results files without per-image "
+                                                                      "rows: show their stored summary as it is "
+                                                                      "(noted; no interval, not compared)"),
+    out: Optional[Path] = typer.Option(None, help="also write the tables to this file; only a new file, an empty "
+                                                  "one or an earlier matbench leaderboard of the same format is "
+                                                  "overwritten, never an input, a run's files or data"),
 ) -> None:
     """Paper-style tables from results files: one set per dataset and metric variant."""
-    from .leaderboard import load_results, render, write
+    from .leaderboard import check_out, load_results, render, write
 
     _check_format(fmt)
     if not results and not (paper or reference):
         raise MatbenchError("give results files, or --reference NAME / --paper to see published rows")
-    text = render(load_results(results) if results else [], fmt, paper=paper, references=reference, pivot=pivot)
+    loaded = load_results(results) if results else []
+    if out is not None:
+        check_out(out, fmt, loaded)
+    text = render(loaded, fmt, paper=paper, references=reference, pivot=pivot, ci=ci, baseline=baseline,
+                  columns=columns, scale_mse=scale_mse, best=best, trust_summary=trust_summary)
     typer.echo(text)
     if out is not None:
-        write(text, out)
+        write(text, out, fmt)
 
 
 @app.command("report")
 def report_command(
-    work_dirs: List[Path] = typer.Argument(..., help="work dirs of finished matbench eval runs (one dataset)"),
+    work_dirs: List[Path] = typer.Argument(..., help="work dirs of finished matbench eval runs (one dataset, "
+                                                     "one metric variant)"),
     out: Optional[Path] = typer.Option(None, help="the HTML page (default: WORK/report.html for one run, "
-                                                  "else report.html here); its pictures go to <stem>_files/"),
-    top: Optional[int] = typer.Option(None, help="the gallery shows only the N worst images (SAD of the first run)"),
+                                                  "else report.html here); its pictures go to <stem>_files/. "
+                                                  "Never replaces a file matbench did not write as a report"),
+    top: Optional[int] = typer.Option(None, help="the gallery shows only the N worst images (by the first run's "
+                                                 "first metric, in its direction)"),
+    unknown_only: bool = typer.Option(False, help="error maps and the worst region of the trimap's unknown "
+                                                  "region only"),
 ) -> None:
-    """A visual report: tables, plots and a gallery of photos, predictions and error maps."""
+    """A visual report: tables with intervals, paired comparisons, plots, and a gallery of photos,
+    predictions, error maps and full-size crops of each photo's worst region."""
     from .report import write_report
 
     default = work_dirs[0] / "report.html" if len(work_dirs) == 1 else Path("report.html")
-    typer.echo(f"report: {write_report(work_dirs, out or default, top)}")
+    typer.echo(f"report: {write_report(work_dirs, out or default, top, unknown_only=unknown_only)}")
 
 
 @app.command("demo")
@@ -215,6 +248,19 @@ def _peer_failure(exc: Exception) -> str | None:
         return None
     detail = (str(exc).splitlines() or [""])[0][:200]
     return f"rank {dist.get_rank()} stopped: {type(exc).__name__}: {detail} (see the other processes' errors)"
+
+
+def _disk_problem(exc: OSError) -> str | None:
+    """A full, read-only or forbidden place to write, wherever it happened: one line naming the
+    file (None for other errors, which are bugs)."""
+    import errno
+
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        return None
+    from .evaluation.journal import write_problem
+
+    where = exc.filename or "matbench"
+    return f"{where}: {write_problem(exc)}"
 
 
 def main() -> None:
@@ -251,6 +297,12 @@ def main() -> None:
         sys.exit(128 + getattr(exc, "signum", signal.SIGINT))
     except (typer.Exit, typer.Abort) as exc:
         sys.exit(getattr(exc, "exit_code", 1))
+    except OSError as exc:
+        problem = _disk_problem(exc)
+        if problem is None:
+            raise
+        typer.echo(f"matbench: error: {problem}", err=True)
+        sys.exit(2)
     except Exception as exc:  # usage errors of typer's (vendored) click
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()

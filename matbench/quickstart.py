@@ -31,7 +31,7 @@ def run_demo(work_dir: Path, models: Sequence[str] = ()) -> str:
         evaluate(job)
         paths.append(Path(job.work_dir) / RESULTS_FILE)
     text = render(load_results(paths), "md")
-    write(text, Path(work_dir) / "leaderboard.md")
+    write(text, Path(work_dir) / "leaderboard.md", fmt="md")
     report = write_report([p.parent for p in paths], Path(work_dir) / "report.html")
     return text + (f"\nresults: {', '.join(str(p) for p in paths)}\ntables: {Path(work_dir) / 'leaderboard.md'}"
                    f"\nreport: {report}")

@@ -33,7 +33,8 @@ AIM_ROWS = [_row("a", "SO", "animal", 10.0), _row("b", "SO", "portrait", 20.0),
             _row("c", "STM", "plant", 60.0, unknown_pixels=0, mse_trimap=None, mad_trimap=None)]
 
 
-def aim_results(rows=AIM_ROWS, label="AimNet / hybrid (1/2 & 1/4)", dataset="AIM500", n=500):
+def aim_results(rows=AIM_ROWS, label="AimNet / hybrid (1/2 & 1/4)", dataset="AIM500", n=None):
+    n = len(rows) if n is None else n
     return {"meta": {"variant": "aim", "label": label, "dataset": {"type": dataset, "data_root": "/d", "num_images": n},
                      "matbench_version": "0.1.0", "date": "2024-01-01",
                      "source": {"type": "StrategyPredictor",
@@ -44,7 +45,7 @@ def aim_results(rows=AIM_ROWS, label="AimNet / hybrid (1/2 & 1/4)", dataset="AIM
 def dim_results(label="predictions: my_method"):
     rows = [{k: v for k, v in r.items() if k in ("name", "type", "category", "unknown_pixels", *DIM_KEYS)}
             for r in AIM_ROWS]
-    return {"meta": {"variant": "dim", "label": label, "dataset": {"type": "AIM500", "num_images": 500},
+    return {"meta": {"variant": "dim", "label": label, "dataset": {"type": "AIM500", "num_images": len(rows)},
                      "source": {"type": "PredictionFolder", "root": "/p"}},
             "per_image": rows, "summary": summarize(rows, DIM_KEYS, GROUPS)}
 
@@ -148,10 +149,10 @@ def test_each_dataset_gets_its_own_tables():
     # one dataset: captions as before, no dataset named
     assert "AIM-500" not in render([aim_results(), aim_results(label="b")], "md")
     # the same dataset scored on different numbers of images is noted
-    subset = render([aim_results(), aim_results(label="subset", n=3)], "md")
-    assert "not scored on the same images" in subset and "3 images: subset [Hybrid (1/2&1/4)]" in subset
+    subset = render([aim_results(), aim_results(AIM_ROWS[:2], label="subset")], "md")
+    assert "not scored on the same images" in subset and "2 images: subset [Hybrid (1/2&1/4)]" in subset
     # published AIM-500 rows never sit beside runs of another dataset
-    alone = render([aim_results(dataset="embedded", n=3)], "md", paper=True)
+    alone = render([aim_results(dataset="embedded")], "md", paper=True)
     assert [r[0] for r in table(alone, "Table 1")[1:]] == ["AimNet / hybrid (1/2 & 1/4)"]
     assert [r[0] for r in table(alone, "Table 3")[1:]] == ["AimNet (paper)", "AimNet (update)", "AimNet (update)"]
 
@@ -169,13 +170,13 @@ def test_combined_table():
 
 
 def test_csv_full_precision_with_variant_column():
-    res = aim_results()
-    res["summary"]["metrics"]["sad"] = 30.123456789
+    res = aim_results([_row("a", "SO", "animal", 10.0, grad=2.123456789), *AIM_ROWS[1:]])
+    res["summary"]["metrics"]["grad"] = 99.0      # a stored summary is never shown: rows are the truth
     text = render([res, dim_results()], "csv", paper=True)
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [(r["variant"], r["reference"]) for r in rows] == [("aim", "published")] * 3 + [
         ("aim", "measured"), ("dim", "measured")]
-    assert float(rows[3]["sad"]) == 30.123456789
+    assert float(rows[3]["grad"]) == (2.123456789 + 5.0 + 15.0) / 3 and float(rows[3]["sad"]) == 30.0
     assert rows[3]["sad_NS"] == "" and float(rows[3]["sad_type_avg"]) == 37.5
     assert rows[0]["sad_type_avg"] == "86.71" and rows[4]["mad"] == ""
 
@@ -184,7 +185,8 @@ def test_latex_and_html_parse_and_escape():
     res = aim_results(label="my_run 100% <b>&</b>")
     latex = render([res], "latex", paper=True)
     assert latex.count(r"\begin{tabular}") == 2 and latex.count(r"\caption{") == 2
-    assert r"my\_run 100\% <b>\&</b>" in latex and "variant aim" in latex
+    assert r"my\_run 100\% \textless{}b\textgreater{}\&\textless{}/b\textgreater{}" in latex
+    assert "variant aim" in latex
     page = render([res], "html")
     assert page.startswith("<!DOCTYPE html>") and page.count("<table>") == 2 and "<caption>" in page
     assert "my_run 100% &lt;b&gt;&amp;&lt;/b&gt;" in page and "<b>" not in page

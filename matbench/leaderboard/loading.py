@@ -12,8 +12,15 @@ from ..groups import group_specs, infer_groups
 from ..io import read_json
 
 
+class ResultsFile(dict):
+    """A results file's content, remembering where it was read (``path``)."""
+
+    path: Path
+
+
 def load_results(paths: Iterable[str | os.PathLike]) -> list[dict]:
-    """Read results.json files (a directory stands for its results.json); one-line errors."""
+    """Read results.json files (a directory stands for its results.json); one-line errors. Each
+    is a :class:`ResultsFile` (a dict with its ``path``)."""
     results = []
     for path in paths:
         path = Path(path)
@@ -25,7 +32,9 @@ def load_results(paths: Iterable[str | os.PathLike]) -> list[dict]:
             raise InputError(path, "not a file (expected a results.json)")
         data = read_json(path)
         check_results(data, path)
-        results.append(data)
+        loaded = ResultsFile(data)
+        loaded.path = path
+        results.append(loaded)
     if not results:
         raise MatbenchError("no results files given")
     return results
@@ -88,11 +97,24 @@ def _check_values(data: dict, source: str | os.PathLike) -> None:
             numbers(part, f"summary.{key}.", ["avg"])
     if summary.get("no_unknown_region") is not None and not isinstance(summary["no_unknown_region"], list):
         fail("summary.no_unknown_region", "a JSON list", summary["no_unknown_region"])
-    row_keys = ["unknown_pixels", *summary["metrics"]]
+    declared = meta["metric"].get("keys") if isinstance(meta.get("metric"), dict) else None
+    row_keys = list(dict.fromkeys(["unknown_pixels", *summary["metrics"],
+                                   *(k for k in declared or () if isinstance(k, str))]))
+    seen: dict[str, int] = {}
     for i, row in enumerate(data["per_image"]):
         if not isinstance(row, dict):
             fail(f"per_image[{i}]", "a JSON object", row)
+        if not isinstance(row.get("name"), str):
+            fail(f"per_image[{i}].name", "an image name (a string)", row.get("name"))
+        if row["name"] in seen:
+            raise InputError(source, f"per_image[{i}]: image '{row['name']}' appears twice "
+                                     f"(also per_image[{seen[row['name']]}])")
+        seen[row["name"]] = i
         numbers(row, f"per_image[{i}].", row_keys)
+    expected = meta["dataset"].get("num_images") if isinstance(meta.get("dataset"), dict) else None
+    if data["per_image"] and expected is not None and expected != len(data["per_image"]):
+        raise InputError(source, f"meta.dataset.num_images is {expected} but per_image has "
+                                 f"{len(data['per_image'])} rows")
 
 
 def _dataset_class(name: str) -> Any:
@@ -113,7 +135,9 @@ def dataset_of(meta: Mapping) -> dict:
     declares (older files give only the registered type, in any case)."""
     dataset = meta.get("dataset") if isinstance(meta.get("dataset"), Mapping) else {}
     kind = str(dataset.get("type", "?"))
-    info = dict(getattr(_dataset_class(kind), "METAINFO", {}) or {})
+    # files written now name the set themselves: its plugin is imported only for older ones
+    known = dataset.get("name") and dataset.get("title")
+    info = {} if known else dict(getattr(_dataset_class(kind), "METAINFO", {}) or {})
     return {"name": str(dataset.get("name") or info.get("name") or kind),
             "title": str(dataset.get("title") or info.get("title") or dataset.get("name") or kind),
             "num_images": dataset.get("num_images", "?")}

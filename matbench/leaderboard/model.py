@@ -1,160 +1,121 @@
-"""The table model: runs and published rows grouped by (dataset, metric variant), each set laid out
-as the AIM README lays out its tables — one whole-image table (metrics, plus the columns of the
-groups the dataset puts there) and one table per other group — or as one pivot table of a chosen
-metric across datasets.
+"""The table model: the runs of each (dataset, metric variant) set laid out as the AIM README lays
+out its tables — one whole-image table (metrics, plus the columns of the groups the dataset puts
+there) and one table per other group — or as one pivot table of a chosen metric across datasets.
 
 Cells show what papers show: SAD-like values with 2 decimals, MSE and MAD with 4 (each metric
 variant declares its columns). A group value with no image has an empty cell and is left out of
-"Avg." (the unweighted mean of the group means); a note under the table says so.
+"Avg." (the unweighted mean of the group means); a note under the table says so. Each numeric
+column knows what it shows (:class:`Column`), so intervals, paired tests and best values can be
+added from the runs' per-image rows (:mod:`.compare`) and drawn by every writer.
 """
 from __future__ import annotations
 
+import difflib
+import json
+import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 from ..errors import MatbenchError
-from ..groups import group_specs
-from .loading import _dataset_class, check_results, dataset_of, groups_of, test_name
-from .references import load_references
+from .runs import Run, table_sets
+from .variants import description, header_of, higher_is_better, metric_columns, variant_title
+
+__all__ = ["Column", "Run", "Table", "build_tables", "flat_table", "metric_columns", "pivot_table",
+           "resolve_columns", "resolve_metric", "table_sets", "tables_of_sets"]
 
 
-@dataclass
-class Run:
-    """One row: a measured run or a published one."""
+@dataclass(frozen=True)
+class Column:
+    """What a numeric column shows: the mean of ``key`` over the images (of one ``group`` value,
+    or the group's "Avg." of value means when ``avg``), times ``scale``."""
 
-    label: str
-    test: str
-    variant: str
-    dataset: dict                    # name, title, num_images
-    metrics: dict
-    groups: dict                     # group key -> {value: mean SAD or None, "avg": ...}
-    group_defs: list
-    reference: str | None = None     # the source of a published row
-    extra_groups: list = field(default_factory=list)   # values outside the declared columns
-    no_unknown: int = 0
-    trimaps: dict = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return f"{self.label} [{self.test}]" if self.test else self.label
+    key: str
+    group: str | None = None
+    value: str | None = None
+    avg: bool = False
+    higher: bool = False             # higher is better (else lower: SAD, MSE, ...)
+    scale: float = 1.0
 
 
 @dataclass
 class Table:
-    caption: str
+    caption: str                     # "Table N. what - [dataset - ]variant" (Markdown, HTML)
     headers: list
     decimals: list                   # per column: None for text (or full precision), else decimals
     rows: list                       # raw values: str for text, float|None for numbers
     notes: list
+    title: str = ""                  # the caption without a number, naming dataset and variant (LaTeX)
+    label: str = ""                  # LaTeX \label key, unique in one output
+    columns: list = field(default_factory=list)      # per column: Column, or None for text
+    cell_runs: list = field(default_factory=list)    # per row, per column: the Run a value is of
+    cis: list = field(default_factory=list)          # per row, per column: (lo, hi) or None
+    marks: list = field(default_factory=list)        # per row, per column: (mark, Paired | None) or None
+    confidence: float = 0.95
 
 
-def run_from_results(res: dict, index: int) -> Run:
-    meta, summary = res["meta"], res["summary"]
-    defs = groups_of(res)
-    groups, extra = {}, []
-    for g in defs:
-        part = summary.get(g["key"]) or {}
-        sad = part.get("sad") or {}
-        groups[g["key"]] = {**{v: sad.get(v) for v in g["values"]}, "avg": part.get("avg")}
-        extra += [v for v in sad if v not in g["values"]]
-    dataset = meta.get("dataset") if isinstance(meta.get("dataset"), Mapping) else {}
-    return Run(label=str(meta.get("label") or f"run {index + 1}"), test=test_name(meta), variant=meta["variant"],
-               dataset={**dataset_of(meta), "num_images": dataset.get("num_images", summary.get("count", "?"))},
-               metrics=summary["metrics"], groups=groups, group_defs=defs, extra_groups=extra,
-               no_unknown=len(summary.get("no_unknown_region") or []),
-               trimaps=dict(dataset.get("trimaps") or {}))
+# --------------------------------------------------------------------------- options
+
+@dataclass(frozen=True)
+class Layout:
+    """How tables are laid out: chosen columns (metric or group keys) and MSE/MAD x 10^3."""
+
+    columns: tuple[str, ...] | None = None
+    scale_mse: bool = False
 
 
-def reference_runs(source: Mapping) -> list[Run]:
-    rows = []
-    for row in source["rows"]:
-        cls = _dataset_class(row["dataset"])
-        info = dict(getattr(cls, "METAINFO", {}) or {})
-        defs = group_specs(info.get("groups"))
-        groups = {g["key"]: dict(row.get("groups", {}).get(g["key"], {})) for g in defs}
-        rows.append(Run(label=str(row["label"]), test=str(row.get("test") or row.get("setting", "")),
-                        variant=str(row["variant"]),
-                        dataset={"name": str(row["dataset"]), "title": str(info.get("title") or row["dataset"]),
-                                 "num_images": row.get("num_images", "?")},
-                        metrics=dict(row["metrics"]), groups=groups, group_defs=defs,
-                        reference=str(source["source"])))
-    return rows
+def _scaled(key: str) -> bool:
+    return key.startswith(("mse", "mad"))
 
 
-# --------------------------------------------------------------------------- variants
-
-def _metric_class(variant: str) -> Any:
-    from ..plugins import load_plugins_for
-    from ..registry import METRICS
-
-    load_plugins_for(METRICS, variant)
-    return METRICS.module_dict.get(variant)
-
-
-def _known_headers() -> dict[str, tuple[str, int]]:
-    from ..plugins import load_plugins_of
-    from ..registry import METRICS
-
-    load_plugins_of(METRICS)
-    headers: dict[str, tuple[str, int]] = {}
-    for cls in METRICS.module_dict.values():        # the first variant to name a key wins
-        for key, head, decimals in getattr(cls, "columns", ()):
-            headers.setdefault(key, (head, decimals))
-        for key, spec in (getattr(cls, "headers", {}) or {}).items():
-            headers.setdefault(key, spec)
-    return headers
+def _available(sets: dict[tuple, list[Run]]) -> dict[str, str]:
+    """Lower-case name -> key of everything ``--columns`` can name (metric and group keys)."""
+    names: dict[str, str] = {}
+    for (_, variant), runs in sets.items():
+        for key in [k for k, _, _ in metric_columns(variant, runs)] + [k for r in runs for k in r.metrics]:
+            names.setdefault(key.lower(), key)
+        for g in _group_defs(runs):
+            names.setdefault(g["key"].lower(), g["key"])
+    return names
 
 
-def metric_columns(variant: str, runs: Sequence[Run]) -> list[tuple[str, str, int]]:
-    """(key, header, decimals) of the whole-image table: the variant's declared columns, else
-    every metric of the runs (known headers where a registered variant names them)."""
-    declared = tuple(getattr(_metric_class(variant), "columns", ()) or ())
-    if declared:
-        return list(declared)
-    keys: list[str] = []
-    for run in runs:
-        keys += [k for k in run.metrics if k not in keys]
-    known = _known_headers()
-    return [(k, *known.get(k, (k, 4 if k.startswith(("mse", "mad")) else 2))) for k in keys]
+def _unknown(option: str, name: str, known: Sequence[str]) -> MatbenchError:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return MatbenchError(f"{option}: unknown column '{name}'{hint} (known: {', '.join(sorted(known))})")
 
 
-def variant_title(variant: str) -> str:
-    title = getattr(_metric_class(variant), "title", "")
-    return f"variant {variant} ({title})" if title else f"variant {variant}"
+def resolve_columns(spec: str | Sequence[str] | None, sets: dict[tuple, list[Run]]) -> tuple[str, ...] | None:
+    """``--columns sad,MSE,type`` as keys (any case); an unknown name is an error with a
+    did-you-mean."""
+    if spec is None:
+        return None
+    items = spec.split(",") if isinstance(spec, str) else [p for s in spec for p in str(s).split(",")]
+    names = [i.strip() for i in items if i.strip()]
+    if not names:
+        raise MatbenchError("--columns: give metric keys separated by commas, e.g. --columns sad,mse,grad")
+    known = _available(sets)
+    out = []
+    for name in names:
+        if name.lower() not in known:
+            raise _unknown("--columns", name, list(dict.fromkeys(known.values())))
+        if known[name.lower()] not in out:
+            out.append(known[name.lower()])
+    return tuple(out)
 
 
-# --------------------------------------------------------------------------- grouping
-
-def table_sets(results: Sequence[dict], references: Sequence[str] = ()) -> dict[tuple, list[Run]]:
-    """Runs by (dataset name, variant) in order of appearance; published rows first in theirs."""
-    if not results and not references:
-        raise MatbenchError("no results to tabulate")
-    sets: dict[tuple, list[Run]] = {}
-    for i, res in enumerate(results):
-        check_results(res, _source_name(res, i))
-        run = run_from_results(res, i)
-        sets.setdefault((run.dataset["name"], run.variant), []).append(run)
-    published: dict[tuple, list[Run]] = {}
-    for source in load_references(list(references)):
-        for run in reference_runs(source):
-            published.setdefault((run.dataset["name"], run.variant), []).append(run)
-    for key, runs in published.items():
-        sets[key] = runs + sets.get(key, [])
-    return sets
+def resolve_metric(metric: str, sets: dict[tuple, list[Run]]) -> str:
+    """``--pivot SAD``: the metric key, in any case; unknown: an error with a did-you-mean."""
+    keys = list(dict.fromkeys(k for runs in sets.values() for run in runs for k in run.metrics))
+    for key in keys:
+        if key.lower() == metric.strip().lower():
+            return key
+    close = difflib.get_close_matches(metric.lower(), keys, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise MatbenchError(f"--pivot {metric}: no run has this metric{hint} (known: {', '.join(sorted(keys))})")
 
 
-def _source_name(res: object, index: int) -> str:
-    meta = res.get("meta") if isinstance(res, dict) else None
-    label = meta.get("label") if isinstance(meta, dict) else None
-    return f"results[{index}] ({label})" if label else f"results[{index}]"
-
-
-def _group_defs(runs: Sequence[Run]) -> list[dict]:
-    defs: dict[str, dict] = {}
-    for run in runs:
-        for g in run.group_defs:
-            defs.setdefault(g["key"], g)
-    return list(defs.values())
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
 
 
 # --------------------------------------------------------------------------- notes
@@ -163,19 +124,29 @@ def _fmt2(v: float) -> str:
     return f"{v:.2f}"
 
 
+def _merged(items: Sequence[tuple[str, str]]) -> list[str]:
+    """``(row name, text)`` pairs as one note per text: "A, B: text" (the same fact once)."""
+    by_text: dict[str, list[str]] = {}
+    for name, text in items:
+        names = by_text.setdefault(text, [])
+        if name not in names:
+            names.append(name)
+    return [f"{', '.join(names)}: {text}" for text, names in by_text.items()]
+
+
 def _missing_notes(runs: Sequence[Run], group: dict) -> list[str]:
-    notes, key, headers = [], group["key"], group["values"]
+    items, key, headers = [], group["key"], group["values"]
     for run in runs:
         values = run.groups.get(key, {})
         missing = [v for v in headers if values.get(v) is None]
         if missing and len(missing) < len(headers):
             present = [headers[v] for v in headers if v not in missing]
-            notes.append(f"{run.name}: no image of {key} {', '.join(headers[v] for v in missing)}; "
-                         f"{'that cell is' if len(missing) == 1 else 'those cells are'} empty and Avg. is the "
-                         f"mean of {', '.join(present)} only.")
+            items.append((run.name, f"no image of {key} {', '.join(headers[v] for v in missing)}; "
+                                    f"{'that cell is' if len(missing) == 1 else 'those cells are'} empty and Avg. "
+                                    f"is the mean of {', '.join(present)} only."))
         elif missing and headers:
-            notes.append(f"{run.name}: no image has a known {key}; the {key} columns are empty.")
-    return notes
+            items.append((run.name, f"no image has a known {key}; the {key} columns are empty."))
+    return _merged(items)
 
 
 def _published_avg_notes(runs: Sequence[Run], group: dict) -> list[str]:
@@ -191,6 +162,84 @@ def _published_avg_notes(runs: Sequence[Run], group: dict) -> list[str]:
     return notes
 
 
+def _listing(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _size_notes(runs: Sequence[Run]) -> list[str]:
+    sizes: dict[object, list[str]] = {}
+    for run in runs:
+        sizes.setdefault(run.dataset["num_images"], [])
+        if run.name not in sizes[run.dataset["num_images"]]:
+            sizes[run.dataset["num_images"]].append(run.name)
+    if len(sizes) > 1:
+        parts = "; ".join(f"{n} images: {', '.join(names)}" for n, names in sizes.items())
+        return [f"The rows are not scored on the same images and are not directly comparable: {parts}."]
+    measured = [r for r in runs if r.measured]
+    if measured and any(set(r.rows) != set(measured[0].rows) for r in measured):
+        common = set.intersection(*(set(r.rows) for r in measured))
+        return [f"The runs are scored on as many images but not the same ones ({len(common)} in common): "
+                "they are not directly comparable."]
+    return []
+
+
+def _identity_notes(runs: Sequence[Run]) -> list[str]:
+    """Runs of one column whose metric code or description differs."""
+    notes = []
+    measured = [r for r in runs if r.measured]
+    by_metric: dict[str, list[Run]] = {}
+    for run in measured:
+        identity = run.meta.get("identity") if isinstance(run.meta.get("identity"), dict) else {}
+        if identity.get("metric"):
+            by_metric.setdefault(str(identity["metric"]), []).append(run)
+    for metric, group in by_metric.items():
+        codes: dict[str, list[str]] = {}
+        for run in group:
+            identity = run.meta["identity"]
+            code = identity.get("metric_code") or identity.get("code")
+            if code:
+                codes.setdefault(str(code), []).append(run.name)
+        if len(codes) > 1:
+            parts = "; ".join(f"{code[:12]}: {', '.join(names)}" for code, names in codes.items())
+            notes.append(f"Computed by different code of the same metric class {metric} (meta.identity: {parts}): "
+                         "matbench, the metric's or the model's package files changed between these runs; "
+                         "if the metric's code changed, their values may not be comparable.")
+    descs: dict[str, list[str]] = {}
+    for run in measured:
+        if run.metric_desc:
+            descs.setdefault(json.dumps(run.metric_desc, sort_keys=True), []).append(run.name)
+    if len(descs) > 1:
+        notes.append("The metric variant is described differently by "
+                     + "; ".join(", ".join(names) for names in descs.values())
+                     + " (meta.metric differs: another version of its plugin); their values may not be comparable.")
+    return notes
+
+
+def _row_notes(runs: Sequence[Run]) -> list[str]:
+    notes = []
+    for run in runs:
+        if run.paired_with:
+            source, row = run.paired_with
+            notes.append(f"{run.name}: the run '{run.own_label}' ({run.origin}) of the model behind the published "
+                         f"row '{row}' of {source} (meta.published_as), shown under that row.")
+    apart: dict[str, list[str]] = {}
+    for run in runs:
+        if run.told_apart_by:
+            apart.setdefault(run.told_apart_by, []).append(run.name)
+    for basis, names in apart.items():
+        notes.append(f"Runs that share a label are told apart by their {basis}: {', '.join(names)}.")
+    for run in runs:
+        if run.stored_mismatch:
+            shown = "; ".join(run.stored_mismatch[:3]) + ("; ..." if len(run.stored_mismatch) > 3 else "")
+            notes.append(f"{run.name}: the summary stored in {run.origin} disagrees with its per-image rows "
+                         f"({shown}); every number shown is computed from the rows.")
+    only = [r.name for r in runs if r.rows is None and r.reference is None]
+    if only:
+        notes.append(f"{', '.join(only)}: no per-image rows; the summary stored in the file is shown as it is "
+                     "(--trust-summary), not recomputed.")
+    return notes
+
+
 def _common_notes(variant: str, runs: Sequence[Run]) -> list[str]:
     notes = []
     by_source: dict[str, list[str]] = {}
@@ -201,126 +250,205 @@ def _common_notes(variant: str, runs: Sequence[Run]) -> list[str]:
                 by_source[run.reference].append(run.label)
     for source, labels in by_source.items():
         notes.append(f"{' and '.join(labels)}: published numbers from the {source}, not measured by matbench.")
-    sizes: dict[object, list[str]] = {}
-    for run in runs:
-        sizes.setdefault(run.dataset["num_images"], [])
-        if run.name not in sizes[run.dataset["num_images"]]:
-            sizes[run.dataset["num_images"]].append(run.name)
-    if len(sizes) > 1:
-        parts = "; ".join(f"{n} images: {', '.join(names)}" for n, names in sizes.items())
-        notes.append(f"The rows are not scored on the same images and are not directly comparable: {parts}.")
+    notes += _size_notes(runs)
+    desc = description(variant, runs)
     generated = [run for run in runs if run.trimaps.get("source") == "generated"]
-    if generated and getattr(_metric_class(variant), "uses_trimap", True):
+    if generated and desc.get("uses_trimap", True):
         rule = generated[0].trimaps.get("rule")
         notes.append(f"{', '.join(r.name for r in generated)}: scored with trimaps generated by matbench from the "
                      f"true alpha (rule {rule}), not official ones.")
-    note = getattr(_metric_class(variant), "note", "")
-    if note:
-        notes.append(note)
+    notes += _row_notes(runs) + _identity_notes(runs)
+    if desc.get("note"):
+        notes.append(str(desc["note"]))
     return notes
 
 
 # --------------------------------------------------------------------------- tables
+
+def _group_defs(runs: Sequence[Run]) -> list[dict]:
+    defs: dict[str, dict] = {}
+    for run in runs:
+        for g in run.group_defs:
+            defs.setdefault(g["key"], g)
+    return list(defs.values())
+
 
 def _group_values(run: Run, group: dict) -> list:
     values = run.groups.get(group["key"], {})
     return [values.get(v) for v in group["values"]] + [values.get("avg")]
 
 
-def tables_of_set(variant: str, runs: Sequence[Run], start: int, combined: bool, dataset_title: str) -> list[Table]:
+def _group_columns(group: dict) -> list[Column]:
+    return [Column("sad", group["key"], v) for v in group["values"]] + [Column("sad", group["key"], avg=True)]
+
+
+def _metric_specs(variant: str, runs: Sequence[Run], layout: Layout) -> list[tuple[Column, str, int]]:
+    """(column, header, decimals) of the chosen metric columns."""
+    cols = metric_columns(variant, runs)
+    if layout.columns is not None:
+        present = {k: (k, h, d) for k, h, d in cols}
+        for run in runs:
+            for k in run.metrics:
+                present.setdefault(k, (k, *header_of(k, variant, runs)))
+        cols = [present[k] for k in layout.columns if k in present]
+    higher = higher_is_better(variant, runs)
+    out = []
+    for key, head, dec in cols:
+        if layout.scale_mse and _scaled(key):
+            out.append((Column(key, higher=key in higher, scale=1000.0), f"{head} (×10⁻³)", max(1, dec - 2)))
+        else:
+            out.append((Column(key, higher=key in higher), head, dec))
+    return out
+
+
+def _value(run: Run, column: Column) -> object:
+    value = run.metrics.get(column.key)
+    return value * column.scale if isinstance(value, (int, float)) and column.scale != 1.0 else value
+
+
+def tables_of_set(variant: str, runs: Sequence[Run], start: int, combined: bool, dataset_title: str,
+                  layout: Layout = Layout(), dataset_name: str = "", full_title: str = "") -> list[Table]:
     """The tables of one (dataset, variant) set, numbered from ``start``."""
-    metric_cols = metric_columns(variant, runs)
-    title = variant_title(variant) if not dataset_title else f"{dataset_title} - {variant_title(variant)}"
+    metric_cols = _metric_specs(variant, runs, layout)
+    title = variant_title(variant, runs) if not dataset_title else f"{dataset_title} - {variant_title(variant, runs)}"
+    paper_title = f"{full_title or dataset_title or dataset_name}, {variant_title(variant, runs)}".lstrip(", ")
+    label = f"tab:{_slug(dataset_name or dataset_title or 'runs')}-{_slug(variant)}"
     defs = _group_defs(runs)
+    if layout.columns is not None:
+        defs = [g for k in layout.columns for g in defs if g["key"] == k]
     whole_groups = [g for g in defs if g["placement"] == "whole"]
     own_tables = [g for g in defs if g["placement"] == "table"]
     common = _common_notes(variant, runs)
     head = ["Model / run", "Test"]
     group_notes = {g["key"]: _missing_notes(runs, g) + _published_avg_notes(runs, g) for g in defs}
-    other = [f"{r.name}: images of group(s) {', '.join(r.extra_groups)} are in no column and not in Avg."
-             for r in runs if r.extra_groups]
-    no_unknown = [f"{r.name}: {r.no_unknown} image(s) without unknown region (no trimap 128 pixel); metrics "
-                  "undefined there are left out of their means." for r in runs if r.no_unknown]
+    other = _merged([(r.name, f"images of group(s) {', '.join(r.extra_groups)} are in no column and not in Avg.")
+                     for r in runs if r.extra_groups])
+    no_unknown = _merged([(r.name, f"{r.no_unknown} image(s) without unknown region (no trimap 128 pixel); "
+                                   "metrics undefined there are left out of their means.")
+                          for r in runs if r.no_unknown])
 
     def metric_values(run: Run) -> list:
-        return [run.metrics.get(k) for k, _, _ in metric_cols]
+        return [_value(run, c) for c, _, _ in metric_cols]
 
+    def make(caption: str, what: str, suffix: str, headers: list, decimals: list, columns: list, rows: list,
+             notes: list) -> Table:
+        return Table(caption=caption, headers=headers, decimals=decimals, rows=rows, notes=notes,
+                     title=f"{what}, {paper_title}", label=label + (f"-{_slug(suffix)}" if suffix else ""),
+                     columns=columns, cell_runs=[[None, None] + [r] * (len(headers) - 2) for r in runs])
+
+    metric_heads = [h for _, h, _ in metric_cols]
+    metric_specs = [c for c, _, _ in metric_cols]
+    metric_decimals = [d for _, _, d in metric_cols]
     if combined:
-        headers = head + [h for _, h, _ in metric_cols]
+        headers = head + metric_heads
         for g in defs:
             headers += list(g["values"].values()) + [g["avg_header"]]
-        decimals = [None, None] + [d for _, _, d in metric_cols] + [2] * (len(headers) - 2 - len(metric_cols))
+        n_group = len(headers) - 2 - len(metric_cols)
         rows = [[r.label, r.test] + metric_values(r) + [v for g in defs for v in _group_values(r, g)] for r in runs]
         notes = [g["about"].replace("Avg.", g["avg_header"]) for g in defs]
         notes += [n for g in defs for n in group_notes[g["key"]]]
         caption = " and ".join(["Whole image"] + [g["title"] for g in own_tables])
-        return [Table(f"Table {start}. {caption} - {title}", headers, decimals, rows,
-                      notes + other + no_unknown + common)]
+        return [make(f"Table {start}. {caption} - {title}", caption, "", headers,
+                     [None, None] + metric_decimals + [2] * n_group,
+                     [None, None] + metric_specs + [c for g in defs for c in _group_columns(g)],
+                     rows, notes + other + no_unknown + common)]
 
-    whole_caption = "Whole image" + (f" ({variant} convention)" if variant == "dim" else "")
-    headers = head + [h for _, h, _ in metric_cols]
-    for g in whole_groups:
-        headers += list(g["values"].values()) + ["Avg." if len(whole_groups) == 1 else g["avg_header"]]
-    tables = [Table(
-        caption=f"Table {start}. {whole_caption} - {title}", headers=headers,
-        decimals=[None, None] + [d for _, _, d in metric_cols] + [2] * (len(headers) - 2 - len(metric_cols)),
-        rows=[[r.label, r.test] + metric_values(r) + [v for g in whole_groups for v in _group_values(r, g)]
-              for r in runs],
-        notes=[g["about"] for g in whole_groups] + [n for g in whole_groups for n in group_notes[g["key"]]]
-        + no_unknown + common)]
+    tables: list[Table] = []
+    if metric_cols or whole_groups or layout.columns is None:
+        whole_caption = "Whole image" + (f" ({variant} convention)" if variant == "dim" else "")
+        headers = head + metric_heads
+        for g in whole_groups:
+            headers += list(g["values"].values()) + ["Avg." if len(whole_groups) == 1 else g["avg_header"]]
+        n_group = len(headers) - 2 - len(metric_cols)
+        tables.append(make(
+            f"Table {start}. {whole_caption} - {title}", whole_caption, "", headers,
+            [None, None] + metric_decimals + [2] * n_group,
+            [None, None] + metric_specs + [c for g in whole_groups for c in _group_columns(g)],
+            [[r.label, r.test] + metric_values(r) + [v for g in whole_groups for v in _group_values(r, g)]
+             for r in runs],
+            [g["about"] for g in whole_groups] + [n for g in whole_groups for n in group_notes[g["key"]]]
+            + no_unknown + common))
     for g in own_tables:
-        tables.append(Table(
-            caption=f"Table {start + len(tables)}. {g['title']} - {title}",
-            headers=head + list(g["values"].values()) + ["Avg."],
-            decimals=[None, None] + [2] * (len(g["values"]) + 1),
-            rows=[[r.label, r.test] + _group_values(r, g) for r in runs],
-            notes=[g["about"]] + group_notes[g["key"]] + common))
-    tables[-1].notes[len(tables[-1].notes) - len(common):len(tables[-1].notes) - len(common)] = other
+        n = len(g["values"]) + 1
+        tables.append(make(
+            f"Table {start + len(tables)}. {g['title']} - {title}", g["title"], g["key"],
+            head + list(g["values"].values()) + ["Avg."], [None, None] + [2] * n,
+            [None, None] + _group_columns(g), [[r.label, r.test] + _group_values(r, g) for r in runs],
+            [g["about"]] + group_notes[g["key"]] + common))
+    if tables:
+        tables[-1].notes[len(tables[-1].notes) - len(common):len(tables[-1].notes) - len(common)] = other
     return tables
 
 
-def build_tables(results: Sequence[dict], references: Sequence[str] = (), combined: bool = False) -> list[Table]:
-    """The tables to render: one set per (dataset, variant), never mixing either."""
-    sets = table_sets(results, references)
+def tables_of_sets(sets: dict[tuple, list[Run]], combined: bool = False, layout: Layout = Layout()) -> list[Table]:
+    """The tables of every (dataset, variant) set, never mixing either; LaTeX labels unique."""
     several = len({name for name, _ in sets}) > 1
     tables: list[Table] = []
-    for (_, variant), runs in sets.items():
+    for (name, variant), runs in sets.items():
         title = runs[-1].dataset["title"] if several else ""
-        tables += tables_of_set(variant, runs, len(tables) + 1, combined, title)
+        tables += tables_of_set(variant, runs, len(tables) + 1, combined, title, layout, name,
+                                runs[-1].dataset["title"])
+    seen: dict[str, int] = {}
+    for t in tables:
+        seen[t.label] = seen.get(t.label, 0) + 1
+        if seen[t.label] > 1:
+            t.label = f"{t.label}-{seen[t.label]}"
     return tables
 
 
-def pivot_table(results: Sequence[dict], metric: str, references: Sequence[str] = ()) -> Table:
-    """One table of ``metric``: a row per run, a column per (dataset, variant)."""
-    sets = table_sets(results, references)
+def build_tables(results: Sequence[dict], references: Sequence[str] = (), combined: bool = False,
+                 columns: str | Sequence[str] | None = None, scale_mse: bool = False,
+                 trust_summary: bool = False) -> list[Table]:
+    """The tables to render: one set per (dataset, variant), never mixing either."""
+    sets = table_sets(results, references, trust_summary)
+    return tables_of_sets(sets, combined, Layout(resolve_columns(columns, sets), scale_mse))
+
+
+def pivot_of_sets(sets: dict[tuple, list[Run]], metric: str, scale_mse: bool = False) -> Table:
+    """One table of ``metric``: a row per run (label and Test), a column per (dataset, variant)."""
+    metric = resolve_metric(metric, sets)
     columns = list(sets)
     labels: list[tuple[str, str]] = []
-    values: dict[tuple, dict] = {}
-    decimals = 2
+    cells: dict[tuple, dict] = {}
+    header, decimals = metric, 2
     for key, runs in sets.items():
-        for col_key, _, dec in metric_columns(key[1], runs):
-            if col_key == metric:
-                decimals = dec
+        if any(metric in run.metrics for run in runs):
+            header, decimals = header_of(metric, key[1], runs)
         for run in runs:
             row_key = (run.label, run.test)
             if row_key not in labels:
                 labels.append(row_key)
-            values.setdefault(row_key, {})[key] = run.metrics.get(metric)
-    if not any(metric in run.metrics for runs in sets.values() for run in runs):
-        known = sorted({k for runs in sets.values() for run in runs for k in run.metrics})
-        raise MatbenchError(f"--pivot {metric}: no run has this metric (known: {', '.join(known)})")
+            cells.setdefault(row_key, {})[key] = run
+    scale = 1000.0 if scale_mse and _scaled(metric) else 1.0
+    shown = header
+    if scale != 1.0:
+        shown, decimals = f"{header} (×10⁻³)", max(1, decimals - 2)
+    specs = [Column(metric, higher=metric in higher_is_better(c[1], sets[c]), scale=scale) for c in columns]
     headers = ["Model / run", "Test"] + [f"{sets[c][-1].dataset['title']} ({c[1]})" for c in columns]
-    rows = [[label, test] + [values[(label, test)].get(c) for c in columns] for label, test in labels]
-    notes = [f"{metric} per dataset and metric variant; an empty cell: no run of that row on that dataset."]
+    rows, cell_runs = [], []
+    for label, test in labels:
+        runs = [cells[(label, test)].get(c) for c in columns]
+        rows.append([label, test] + [None if r is None else _value(r, spec) for r, spec in zip(runs, specs)])
+        cell_runs.append([None, None] + runs)
+    notes = [f"{shown} ({metric}) per dataset and metric variant; an empty cell: no run of that row on that dataset."]
     for c in columns:
         notes += [n for n in _common_notes(c[1], sets[c]) if "published numbers" in n or "trimaps" in n]
-    return Table(f"Table 1. {metric} across datasets", headers, [None, None] + [decimals] * len(columns), rows,
-                 list(dict.fromkeys(notes)))
+        notes += _row_notes(sets[c]) + _identity_notes(sets[c])
+    what = f"{shown} across datasets"
+    return Table(f"Table 1. {what}", headers, [None, None] + [decimals] * len(columns), rows,
+                 list(dict.fromkeys(notes)), title=f"{what} (mean over images; a column per dataset and metric "
+                                                   "variant)",
+                 label=f"tab:pivot-{_slug(metric)}", columns=[None, None] + specs, cell_runs=cell_runs)
 
 
-def flat_table(results: Sequence[dict], references: Sequence[str] = ()) -> Table:
+def pivot_table(results: Sequence[dict], metric: str, references: Sequence[str] = (),
+                scale_mse: bool = False, trust_summary: bool = False) -> Table:
+    """One table of ``metric``: a row per run, a column per (dataset, variant)."""
+    return pivot_of_sets(table_sets(results, references, trust_summary), metric, scale_mse)
+
+
+def flat_of_sets(sets: dict[tuple, list[Run]], columns: Sequence[str] | None = None) -> Table:
     """Every run with every number at full precision: the CSV's table."""
-    sets = table_sets(results, references)
     keys: list[str] = []
     group_cols: list[tuple[str, str | None]] = []
     for (_, variant), runs in sets.items():
@@ -329,12 +457,25 @@ def flat_table(results: Sequence[dict], references: Sequence[str] = ()) -> Table
             keys += [k for k in run.metrics if k not in keys]
         for g in _group_defs(runs):
             group_cols += [(g["key"], v) for v in [*g["values"], None] if (g["key"], v) not in group_cols]
+    if columns is not None:
+        keys = [k for k in columns if k in keys]
+        group_cols = [(g, v) for k in columns for g, v in group_cols if g == k]
     headers = (["variant", "run", "test", "reference", "dataset", "num_images"] + keys
                + [f"sad_{v}" if v is not None else f"sad_{k}_avg" for k, v in group_cols])
-    rows = []
+    rows, cell_runs, specs_by_row = [], [], []
     for (name, variant), runs in sets.items():
+        higher = higher_is_better(variant, runs)
         for r in runs:
             rows.append([variant, r.label, r.test, "published" if r.reference else "measured", name,
                          r.dataset["num_images"]] + [r.metrics.get(k) for k in keys]
                         + [r.groups.get(k, {}).get("avg" if v is None else v) for k, v in group_cols])
-    return Table("", headers, [None] * len(headers), rows, [])
+            cell_runs.append([None] * 6 + [r] * (len(keys) + len(group_cols)))
+            specs_by_row.append(higher)
+    specs = [None] * 6 + [Column(k, higher=any(k in h for h in specs_by_row)) for k in keys] + [
+        Column("sad", k, v, avg=v is None) for k, v in group_cols]
+    return Table("", headers, [None] * len(headers), rows, [], columns=specs, cell_runs=cell_runs)
+
+
+def flat_table(results: Sequence[dict], references: Sequence[str] = (), trust_summary: bool = False) -> Table:
+    """Every run with every number at full precision: the CSV's table."""
+    return flat_of_sets(table_sets(results, references, trust_summary))
