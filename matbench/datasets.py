@@ -176,12 +176,33 @@ class MattingDataset:
         if self._fully_initialized:
             return
         infos = self.filter_data(self.load_data_list())
-        if isinstance(self._indices, int):
-            infos = infos[:self._indices]
-        elif self._indices is not None:
-            infos = [infos[i] for i in self._indices]
+        infos = self._select(infos)
         self.data_list = infos
         self._fully_initialized = True
+
+    def _select(self, infos: list[dict]) -> list[dict]:
+        """The samples ``indices`` keeps: the first N (an int), or those positions (each once)."""
+        indices, n = self._indices, len(infos)
+        what = f"{type(self).__name__}: option indices={indices!r}"
+        if indices is None:
+            return infos
+        if isinstance(indices, int) and not isinstance(indices, bool):
+            if indices < 0:
+                raise MatbenchError(f"{what} should be a count (0 or more) or a list of positions")
+            return infos[:indices]
+        if not isinstance(indices, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                             for i in indices):
+            raise MatbenchError(f"{what} should be a count or a list of positions, e.g. indices=[0,3,7]")
+        outside = [i for i in indices if not -n <= i < n]
+        if outside:
+            raise MatbenchError(f"{what}: position {outside[0]} is outside the {n} images (0 to {n - 1})")
+        seen: dict[int, int] = {}
+        for i in indices:
+            if i % n in seen:
+                raise MatbenchError(f"{what}: image {i % n} ({infos[i]['name']}) is listed twice; each image is "
+                                    "scored once")
+            seen[i % n] = i
+        return [infos[i] for i in indices]
 
     def __len__(self) -> int:
         self.full_init()
@@ -224,9 +245,13 @@ class MattingDataset:
             raise MatbenchError(f"{self.data_root}: no images found")
         if not self.ships_trimaps:
             rule = self.metainfo.get("trimap_rule")
-            if not rule or self.trimap_cache is None:
-                raise MatbenchError(f"{type(self).__name__}: the set ships no trimaps; give trimap_rule "
-                                    "(METAINFO) and trimap_cache")
+            if not rule:
+                raise MatbenchError(f"{self.metainfo.get('name', type(self).__name__)}: trimap_dir=None says the "
+                                    "set ships no trimaps, and this dataset has no rule to make them from the "
+                                    "alpha: give trimap_dir=FOLDER (the trimaps' folder)")
+            if self.trimap_cache is None:
+                raise MatbenchError(f"{self.metainfo.get('name', type(self).__name__)}: the set ships no trimaps; "
+                                    "they are made from the alpha only during an evaluation (into its work dir)")
             made = generated_trimaps({n: str(files[n]["alpha"]) for n in names}, rule, self.trimap_cache)
             for n in names:
                 files[n]["trimap"] = Path(made[n])

@@ -120,7 +120,7 @@ def build(registry: Registry, cfg: dict) -> Any:
     cfg = dict(cfg)
     obj_type = cfg.pop("type")
     cls = lookup(registry, obj_type) if isinstance(obj_type, str) else obj_type
-    check_options(cls, cfg, str(obj_type if isinstance(obj_type, str) else getattr(cls, "__name__", cls)))
+    cfg = check_options(cls, cfg, str(obj_type if isinstance(obj_type, str) else getattr(cls, "__name__", cls)))
     return cls(**cfg)
 
 
@@ -147,10 +147,13 @@ def _parameters(cls: Any) -> tuple[dict[str, inspect.Parameter], bool]:
     return params, not isinstance(cls, type) or chain[-1] is not object
 
 
-def check_options(cls: Any, options: dict, what: str) -> None:
+def check_options(cls: Any, options: dict, what: str) -> dict:
     """Refuse options ``cls`` does not take ("did you mean") and text where its default is a
-    number or a flag, before anything is built."""
+    number or a flag, before anything is built; returns the options with a single text given
+    where the default is a tuple or list of texts made a one-element tuple (``image_exts=.jpg``
+    is ``('.jpg',)``, not the characters of '.jpg')."""
     params, open_ended = _parameters(cls)
+    options = dict(options)
     for key, value in options.items():
         if key not in params:
             if not open_ended:
@@ -163,3 +166,10 @@ def check_options(cls: Any, options: dict, what: str) -> None:
         if isinstance(default, (int, float)) and not isinstance(default, bool) and (
                 isinstance(value, (str, bool)) or value is None and default is not None):
             raise MatbenchError(f"{what}: option {key}={value!r} should be a number (default {default})")
+        if isinstance(default, (tuple, list)) and default and all(isinstance(v, str) for v in default):
+            if isinstance(value, str):
+                options[key] = (value,)
+            elif not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
+                raise MatbenchError(f"{what}: option {key}={value!r} should be a text or a tuple of texts "
+                                    f"(default {default!r})")
+    return options

@@ -32,6 +32,11 @@ def weights_hint(model_type: str) -> str:
     return hint or "pass its weights with --checkpoint"
 
 
+#: what chooses the plugin itself: never an option (``--dataset-option type=aim500`` would switch
+#: the dataset behind the user's back)
+_CHOOSERS = {"type": "--dataset / --model / --strategy"}
+
+
 def parse_key_values(pairs: Sequence[str]) -> dict[str, Any]:
     """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}`` (values parsed as Python literals when possible)."""
     import ast
@@ -41,6 +46,8 @@ def parse_key_values(pairs: Sequence[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise MatbenchError(f"expected KEY=VALUE, got '{pair}'")
+        if key in _CHOOSERS:
+            raise MatbenchError(f"'{pair}': '{key}' is not an option; the plugin is chosen with {_CHOOSERS[key]}")
         try:
             out[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):

@@ -103,7 +103,9 @@ class OnnxMatting(nn.Module):
         if not path.is_file():
             raise InputError(path, "ONNX model not found")
         try:
-            self.session = ort.InferenceSession(str(path), providers=self.providers)
+            options = ort.SessionOptions()
+            options.log_severity_level = 4          # its errors reach the user as matbench's one line
+            self.session = ort.InferenceSession(str(path), options, providers=self.providers)
         except Exception as exc:  # onnxruntime's errors have many types
             lines = str(exc).strip().splitlines()
             raise InputError(path, f"cannot load the ONNX model: {lines[0] if lines else type(exc).__name__}") from None
@@ -119,6 +121,24 @@ class OnnxMatting(nn.Module):
         if unknown:
             raise InputError(path, f"extra_inputs names no input of the graph: {', '.join(unknown)} "
                                    f"(inputs: {', '.join(graph_inputs)})")
+        self._check_image_input(path, self.session.get_inputs()[0])
+
+    def _check_image_input(self, path: Path, spec: Any) -> None:
+        """Refuse, before any image, options that contradict the image input the graph declares:
+        its channels (3, or 4 with the trimap as a channel) and a fixed size it needs."""
+        shape = list(spec.shape) if spec.shape is not None else []
+        if len(shape) != 4:
+            return
+        channels, height, width = shape[1:]
+        expected = 4 if self.trimap == "channel" else 3
+        if isinstance(channels, int) and channels != expected:
+            hint = ("--model-option trimap=channel (the trimap as a 4th channel)" if channels == 4 else
+                    "no trimap=channel" if channels == 3 else "a graph that takes an RGB image")
+            raise InputError(path, f"the graph's input '{spec.name}' takes {channels} channels, the options give "
+                                   f"{expected}: use {hint}")
+        if isinstance(height, int) and isinstance(width, int) and self.fixed_size != (height, width):
+            raise InputError(path, f"the graph's input '{spec.name}' has a fixed size {height}x{width}: pass "
+                                   f"--model-option size=[{height},{width}] (images are resized there and back)")
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """RGB in [0, 1] -> what the graph expects."""
@@ -154,7 +174,13 @@ class OnnxMatting(nn.Module):
             x = torch.cat([x, trimap.to(x.dtype)], dim=1)
         image = x.detach().float().cpu().numpy()
         tri = trimap.detach().float().cpu().numpy() if self.trimap == "input" else None
-        results = self.session.run(None, self._feeds(image, tri))
+        try:
+            results = self.session.run(None, self._feeds(image, tri))
+        except Exception as exc:  # onnxruntime's errors have many types
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise MatbenchError(f"the ONNX graph failed on a {h}x{w} input ({detail}); if it needs sides that "
+                                "are a multiple of N, pass --model-option size=N (padded and cropped back), or "
+                                "size=[H,W] for a fixed size") from None
         names = [o.name for o in self.session.get_outputs()]
         index = names.index(self.output) if isinstance(self.output, str) else self.output
         alpha = torch.from_numpy(np.asarray(results[index], dtype=np.float32)).to(x.device)

@@ -185,3 +185,44 @@ def test_errors_are_one_line(tmp_path, options, message):
                    *options)
     assert res.returncode == 2 and message in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+class NeedsMultipleOf8(nn.Module):
+    """Downsamples by 8 and back: a graph that only runs on sides that are multiples of 8."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 1, 3, padding=1)
+
+    def forward(self, x):
+        small = F.avg_pool2d(self.a(x), 8)
+        return torch.sigmoid(F.interpolate(small, scale_factor=8.0, mode="nearest") + self.a(x))
+
+
+class Times255(ImageNet):
+    """An export whose alpha is on the 0..255 scale."""
+
+    def forward(self, x):
+        return super().forward(x) * 255
+
+
+@pytest.mark.parametrize("make, options, message", [
+    (lambda p: export(ImageNet(4), p, torch.rand(1, 4, 32, 32), ["input"], ["alpha"]), [],
+     "takes 4 channels, the options give 3: use --model-option trimap=channel"),
+    (lambda p: export(ImageNet(), p, torch.rand(1, 3, 64, 64), ["input"], ["alpha"], dynamic=False), [],
+     "fixed size 64x64: pass --model-option size=[64,64]"),
+    (lambda p: export(NeedsMultipleOf8(), p, torch.rand(1, 3, 32, 32), ["input"], ["alpha"]), [],
+     "pass --model-option size=N"),
+    (lambda p: export(Times255(), p, torch.rand(1, 3, 32, 32), ["input"], ["alpha"]), [],
+     "outside [0, 1]"),
+])
+def test_a_graph_used_against_its_conventions_is_one_line(tmp_path, make, options, message):
+    """Graphs whose layout the options do not say: never a traceback, never a silent wrong matte."""
+    make(tmp_path / "m.onnx")
+    photo = tmp_path / "p.png"
+    Image.fromarray(sample(45, 61, 0)[0]).save(photo)
+    res = matbench("predict", photo, "--model", "onnx", "--checkpoint", tmp_path / "m.onnx", "--out", tmp_path / "o",
+                   *options)
+    assert res.returncode == 2 and message in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    assert not (tmp_path / "o" / "p.png").exists()
