@@ -45,15 +45,48 @@ def processor_settings(folder: Path) -> dict:
             saved = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise InputError(path, f"cannot read the processor settings: {exc}") from None
+        if not isinstance(saved, dict):
+            raise InputError(path, "the processor settings are not a JSON object")
         for key in ("image_mean", "image_std"):
-            if saved.get(key) is not None:
-                settings[key] = tuple(saved[key])
+            value = saved.get(key)
+            if value is None:
+                continue
+            if (not isinstance(value, list) or len(value) != 3
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+                    or key == "image_std" and not all(v > 0 for v in value)):
+                raise InputError(path, f"{key} should be three numbers (RGB){' above 0' if key == 'image_std' else ''}, "
+                                       f"got {value!r}")
+            settings[key] = tuple(float(v) for v in value)
         divisor = saved.get("size_divisor", saved.get("size_divisibility"))
-        if divisor:
-            settings["size_divisor"] = int(divisor)
+        if divisor is not None:
+            if not isinstance(divisor, int) or isinstance(divisor, bool) or divisor < 1:
+                raise InputError(path, f"size_divisor should be a whole number of 1 or more, got {divisor!r}")
+            settings["size_divisor"] = divisor
         if saved.get("do_pad") is False:
             settings["size_divisor"] = 1
     return settings
+
+
+def check_checkpoint_folder(folder: Path) -> list[str]:
+    """Refuse, in one line, a folder whose config names another model than ViTMatte; returns the
+    keys its weights store as integers (checked against the model once it is built)."""
+    config = folder / "config.json"
+    try:
+        model_type = json.loads(config.read_text()).get("model_type")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise InputError(config, f"cannot read the model config: {exc}") from None
+    if model_type != "vitmatte":
+        raise InputError(config, f"a '{model_type}' checkpoint, not ViTMatte's (model_type 'vitmatte')")
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        return []                               # from_pretrained says what is missing
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            return [k for k in f.keys() if f.get_slice(k).get_dtype().startswith(("I", "U", "BOOL"))]
+    except Exception as exc:  # noqa: BLE001 - safetensors raises several types for a damaged file
+        raise InputError(weights, f"cannot read the weights: {exc}") from None
 
 
 @MODELS.register_module(name="ViTMatte")
@@ -103,12 +136,34 @@ class ViTMatte(nn.Module):
         if not (folder / "config.json").is_file():
             raise InputError(folder, "not a transformers checkpoint folder (config.json and model.safetensors, "
                                      "as save_pretrained writes them)")
+        integer = check_checkpoint_folder(folder)
+        logging = transformers.utils.logging
+        verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
+        logging.set_verbosity_error()            # its load report: matbench says what is wrong in one line
+        logging.disable_progress_bar()
         try:
-            model = transformers.VitMatteForImageMatting.from_pretrained(
-                str(folder), local_files_only=True, use_safetensors=True)
+            model, info = transformers.VitMatteForImageMatting.from_pretrained(
+                str(folder), local_files_only=True, use_safetensors=True, output_loading_info=True)
         except Exception as exc:  # transformers raises OSError, ValueError, KeyError ...
             lines = str(exc).strip().splitlines()
             raise InputError(folder, f"cannot load ViTMatte: {lines[0] if lines else type(exc).__name__}") from None
+        finally:
+            logging.set_verbosity(verbosity)
+            if bars:
+                logging.enable_progress_bar()
+        found = {label: sorted(map(str, info.get(key) or ()))
+                 for label, key in (("missing", "missing_keys"), ("unexpected", "unexpected_keys"),
+                                    ("mis-shaped", "mismatched_keys"))}
+        problems = [f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''} ({len(keys)})"
+                    for label, keys in found.items() if keys]
+        if problems:
+            # transformers would fill what is missing with random values and run
+            raise InputError(folder, "checkpoint does not fit ViTMatte (" + "; ".join(problems) + ")")
+        own = model.state_dict()
+        truncated = [k for k in integer if k in own and own[k].is_floating_point()]
+        if truncated:
+            raise InputError(folder / "model.safetensors", f"floating-point weights stored as integers: "
+                                                           f"{', '.join(truncated[:3])}{' ...' if len(truncated) > 3 else ''}")
         self.model = model.float().to(self.device_anchor.device)
         self._settings(processor_settings(folder))
 

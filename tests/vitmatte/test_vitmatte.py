@@ -135,3 +135,50 @@ def test_errors_are_one_line(checkpoint, tmp_path, args, message):
     res = matbench("predict", photo, "--trimap", photo, "--model", "ViTMatte", "--out", tmp_path / "o", *args)
     assert res.returncode == 2 and message in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def _damaged_copy(checkpoint, tmp_path, damage):
+    """A copy of the tiny checkpoint folder with one thing wrong."""
+    import json
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "damaged"
+    shutil.copytree(checkpoint, folder)
+    weights = folder / "model.safetensors"
+    if damage == "no decoder":
+        state = load_file(str(weights))
+        save_file({k: v for k, v in state.items() if not k.startswith("decoder")}, str(weights),
+                  metadata={"format": "pt"})
+    elif damage == "int weights":
+        state = load_file(str(weights))
+        save_file({k: (v.to(torch.int32) if v.is_floating_point() else v) for k, v in state.items()}, str(weights),
+                  metadata={"format": "pt"})
+    elif damage == "other model":
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, "model_type": "bert"}))
+    elif damage == "bad processor":
+        (folder / "preprocessor_config.json").write_text(json.dumps({"image_mean": [0.5, 0.5], "image_std": "x"}))
+    elif damage == "processor list":
+        (folder / "preprocessor_config.json").write_text("[1, 2, 3]")
+    return folder
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("no decoder", "checkpoint does not fit ViTMatte (missing: decoder"),
+    ("int weights", "floating-point weights stored as integers"),
+    ("other model", "a 'bert' checkpoint, not ViTMatte's"),
+    ("bad processor", "image_mean should be three numbers"),
+    ("processor list", "not a JSON object"),
+])
+def test_a_damaged_checkpoint_folder_is_refused(checkpoint, tmp_path, damage, message):
+    """transformers would fill a missing decoder with random values (and truncate integer
+    weights) and run: matbench refuses the folder in one line before any image."""
+    folder = _damaged_copy(checkpoint, tmp_path, damage)
+    photo = tmp_path / "p.png"
+    Image.fromarray(sample(32, 32, 0)[0]).save(photo)
+    res = matbench("predict", photo, "--trimap", photo, "--model", "ViTMatte", "--checkpoint", folder,
+                   "--out", tmp_path / "o")
+    assert res.returncode == 2 and message in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "o" / "p.png").exists()
