@@ -99,3 +99,19 @@ def check_types(cfg, config: Path) -> None:
     for path, name in _typed_entries(cfg.to_dict()):
         if "." not in name and name not in known:
             raise MatbenchError(f"{config}: {path}: unknown type '{name}'{did_you_mean(name, known)}")
+
+
+#: counts of a training schedule that must be whole numbers of at least 1
+_SCHEDULE_COUNTS = ("max_iters", "max_epochs", "val_interval", "val_begin")
+
+
+def check_schedule(cfg, config: Path) -> None:
+    """Refuse a schedule that would train nothing or loop oddly (``max_iters=-5`` ran as a silent
+    no-op), before anything is built."""
+    train_cfg = cfg.get("train_cfg") or {}
+    for key in _SCHEDULE_COUNTS:
+        value = train_cfg.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise MatbenchError(f"{config}: train_cfg.{key}={value!r}: expected a whole number of 1 or more")

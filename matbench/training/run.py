@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import InputError, MatbenchError
 from ..dist import init_processes
-from .config_checks import check_option_key, check_types
+from .config_checks import check_option_key, check_schedule, check_types
 
 AMP_DTYPES = ("fp16", "bf16")
 
@@ -115,7 +115,37 @@ def check_resume_checkpoint(cfg) -> Optional[Path]:
     if not (isinstance(meta, dict) and {"epoch", "iter"} <= set(meta) and "state_dict" in ckpt):
         raise InputError(path, "not a training checkpoint (no meta.epoch, meta.iter and state_dict); "
                                "weights to start from go to load_from")
+    _check_same_optimizer(cfg, ckpt, path)
     return path
+
+
+def _check_same_optimizer(cfg, ckpt: dict, path: Path) -> None:
+    """Refuse resuming with another optimizer than the one that wrote the checkpoint: its state
+    would not fit (mmengine fails deep inside with e.g. ``KeyError: 'momentum'``)."""
+    import torch
+
+    saved = ckpt.get("optimizer")
+    optimizer = (cfg.get("optim_wrapper") or {}).get("optimizer") or {}
+    groups = saved.get("param_groups") if isinstance(saved, dict) else None
+    if not groups or not isinstance(optimizer.get("type"), str):
+        return
+    from mmengine.registry import OPTIMIZERS
+
+    import mmengine.optim  # noqa: F401  (registers torch's optimizers)
+
+    cls = OPTIMIZERS.get(optimizer["type"])
+    if cls is None:
+        return
+    try:
+        probe = cls([torch.nn.Parameter(torch.zeros(1))], **{k: v for k, v in optimizer.items() if k != "type"})
+    except Exception:  # noqa: BLE001 - the run reports a bad optimizer config itself
+        return
+    expected = set(probe.state_dict()["param_groups"][0]) - {"params"}
+    found = set(groups[0]) - {"params"}
+    if not found <= expected:
+        raise InputError(path, f"written by another optimizer than the config's {optimizer['type']} (its settings "
+                               f"{', '.join(sorted(found - expected))} are not {optimizer['type']}'s): resume with the "
+                               "config it was trained with, or start from its weights with load_from")
 
 
 def _load_safely(path: Path) -> Any:
@@ -171,6 +201,10 @@ def train(config: Path, **options) -> Path:
     load_plugins()
     cfg = load_train_config(config, **options)
     check_types(cfg, config)
+    check_schedule(cfg, config)
+    work_dir = Path(cfg.work_dir)
+    if work_dir.exists() and not work_dir.is_dir():
+        raise InputError(work_dir, "the work dir is a file, not a folder (choose another --work-dir)")
     _route_weights(cfg)
     check_resume_checkpoint(cfg)
     init_processes(cfg.launcher)

@@ -162,3 +162,36 @@ def test_unparsable_cfg_option_value_is_one_line():
 
     with pytest.raises(MatbenchError, match=r"--cfg-options auto_scale_lr: cannot parse the value 'dict\(enable"):
         load_train_config(SMOKE, cfg_options=["auto_scale_lr=dict(enable=False, base_batch_size=2)"])
+
+
+# --------------------------------------------------------------------------- hostile campaign, round 3
+
+def test_resume_with_another_optimizer_is_one_line(tmp_path):
+    """A checkpoint written with Adam, resumed with the config's SGD (or the reverse): mmengine
+    failed with KeyError: 'momentum' deep inside."""
+    from matbench.training.run import check_resume_checkpoint
+
+    adam = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.01).state_dict()
+    ckpt = training_checkpoint(tmp_path / "iter_2.pth", optimizer=adam)
+    work_dir_pointing_at(tmp_path, ckpt)
+    cfg = _resume_cfg(tmp_path)
+    cfg.optim_wrapper.optimizer = dict(type="SGD", lr=0.01, momentum=0.9)
+    with pytest.raises(MatbenchError, match="another optimizer than the config's SGD") as exc:
+        check_resume_checkpoint(cfg)
+    assert str(ckpt) in str(exc.value)
+    sgd = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.01, momentum=0.9).state_dict()
+    training_checkpoint(ckpt, optimizer=sgd)
+    assert check_resume_checkpoint(cfg) == ckpt
+
+
+@pytest.mark.parametrize("option", ["train_cfg.max_iters=-5", "train_cfg.max_iters=0", "train_cfg.val_interval=0"])
+def test_a_schedule_that_trains_nothing_is_refused(tmp_path, option):
+    proc = train(tmp_path / "w", option)
+    one_line_error(proc, option.split("=")[0], "whole number of 1 or more")
+
+
+def test_train_work_dir_that_is_a_file(tmp_path):
+    work = tmp_path / "w"
+    work.write_text("not a folder")
+    proc = train(work)
+    one_line_error(proc, str(work), "is a file")
