@@ -232,11 +232,47 @@ def demo_command(
     typer.echo(run_demo(work_dir, models))
 
 
+#: the signal being turned into :class:`Interrupted` (a second one while it unwinds is not raised again)
+_interrupting: list[int] = []
+#: how long a signal that landed where an exception would be swallowed waits before trying again
+_RETRY_S = 0.05
+
+
+def _unsafe_frame(frame) -> bool:
+    """Whether an exception raised in ``frame`` would be swallowed ("Exception ignored in ...")
+    instead of stopping the run: inside logging's locks (held around every fork), an at-fork or
+    weakref callback, a destructor, or the interpreter's import machinery."""
+    import logging
+
+    swallowing = {"__del__", "_acquireLock", "_releaseLock", "_after_at_fork_child_reinit_locks",
+                  "_at_fork_reinit", "_remove"}
+    logging_file = os.path.realpath(logging.__file__)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name in swallowing or os.path.realpath(code.co_filename) == logging_file \
+                or code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _raise_interrupted(signum: int, frame) -> None:
-    """SIGINT / SIGTERM: stop the main process through :class:`Interrupted`; child processes
-    forked after this was installed (data loaders, metric workers) leave stopping to it."""
-    if os.getpid() == _MAIN_PID:
-        raise Interrupted(signum)
+    """SIGINT / SIGTERM: stop the main process through :class:`Interrupted`, raised only where it
+    cannot be swallowed (elsewhere it is retried 50 ms later by a timer); a repeated signal while
+    the first unwinds is not raised again. Child processes forked after this was installed (data
+    loaders, metric workers) leave stopping to the main process."""
+    import signal
+
+    if os.getpid() != _MAIN_PID:
+        return
+    if _interrupting and signum != signal.SIGALRM:
+        return
+    if signum != signal.SIGALRM:
+        _interrupting.append(signum)
+    if _unsafe_frame(frame):
+        signal.setitimer(signal.ITIMER_REAL, _RETRY_S)
+        return
+    raise Interrupted(_interrupting[0])
 
 
 def _peer_failure(exc: Exception) -> str | None:
@@ -283,8 +319,8 @@ def main() -> None:
     warnings.showwarning = one_line_warning
 
     _MAIN_PID = os.getpid()
-    signal.signal(signal.SIGINT, _raise_interrupted)
-    signal.signal(signal.SIGTERM, _raise_interrupted)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
+        signal.signal(signum, _raise_interrupted)
     try:
         code = app(standalone_mode=False)
     except MatbenchError as exc:

@@ -171,3 +171,45 @@ def test_a_metric_process_that_dies_is_an_error_not_a_hang(folder_run):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads((work / "results.json").read_text())["meta"]["resumed_images"] == kept
+
+
+DEFERRED = textwrap.dedent("""
+    import logging, os, signal, sys, time
+    import matbench.cli as cli
+    from matbench.errors import Interrupted
+
+    cli._MAIN_PID = os.getpid()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
+        signal.signal(signum, cli._raise_interrupted)
+    # code that runs as if it were logging's own (its lock functions run around every fork: an
+    # exception raised there is printed as "Exception ignored" and the run goes on)
+    inside_logging = compile("os.kill(os.getpid(), signal.SIGINT)\\nfor _ in range(100000): pass\\n"
+                             "os.kill(os.getpid(), signal.SIGINT)\\n", logging.__file__, "exec")
+    try:
+        exec(inside_logging, {"os": os, "signal": signal})
+        print("left the logging code", flush=True)
+        time.sleep(5)
+        print("never interrupted")
+    except Interrupted as exc:
+        print("interrupted by", exc.signum)
+""")
+
+
+def test_a_signal_inside_logging_code_is_raised_after_it(tmp_path):
+    script = tmp_path / "deferred.py"
+    script.write_text(DEFERRED)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split("\n")[:2] == ["left the logging code", f"interrupted by {int(signal.SIGINT)}"], \
+        proc.stdout + proc.stderr
+    assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_two_interrupts_50_ms_apart(slow_run):
+    proc, work, _ = slow_run
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    assert "Exception ignored" not in err and "Traceback" not in err, err
+    assert err.count("interrupted") == 1
