@@ -15,11 +15,12 @@ from .registry import MODELS, build
 
 
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors of a checkpoint, loaded safely: ``.safetensors`` files, or ``torch.load`` with
-    ``weights_only=True`` (a file that needs to run code to load is refused).
+    """Tensors of a checkpoint, loaded safely: ``.safetensors`` files (whatever their name says),
+    or ``torch.load`` with ``weights_only=True`` (a file that needs to run code to load is refused;
+    NumPy numbers are plain data: :func:`numpy_plain_data`).
 
-    Accepts a plain state dict and ``{'state_dict': ...}`` (mmengine's checkpoints; their other
-    entries — message hub, optimizer — are plain data too).
+    Accepts a plain state dict and ``{'state_dict': ...}`` (mmengine's checkpoints and official
+    training scripts; their other entries — iteration, losses, optimizer — are ignored).
     """
     path = Path(path)
     if not path.is_file():
@@ -32,7 +33,8 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
             ckpt = load_file(str(path), device="cpu")
         else:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            with torch.serialization.safe_globals(numpy_plain_data()):
+                ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling and safetensors errors have many types
         raise InputError(path, f"cannot load checkpoint safely: {first_line(exc)}") from None
     state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
@@ -41,6 +43,19 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not state:
         raise InputError(path, "checkpoint holds no tensors (an empty state dict)")
     return state
+
+
+def numpy_plain_data() -> list:
+    """What unpickling NumPy numbers needs, allowed besides tensors (plain data, no code): the
+    scalar constructor under its NumPy 1 and 2 names, ``np.dtype`` and the dtype classes of
+    numbers. Official training scripts save running scores (``np.mean`` values) beside the
+    weights; such a checkpoint must still load with ``weights_only=True``."""
+    try:
+        from numpy._core.multiarray import scalar          # NumPy 2
+    except ImportError:                                    # NumPy 1
+        from numpy.core.multiarray import scalar
+    return [(scalar, "numpy.core.multiarray.scalar"), (scalar, "numpy._core.multiarray.scalar"),
+            *dict.fromkeys([np.dtype, *(type(np.dtype(c)) for c in "?bhilqBHILQefd")])]
 
 
 def is_safetensors(path: Path) -> bool:

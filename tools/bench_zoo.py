@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -121,7 +122,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None, help="torch threads on both sides (default: torch's)")
     ap.add_argument("--no-official", action="store_true", help="time matbench alone")
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     import torch
 
