@@ -6,9 +6,30 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import typer
 
-from .errors import Interrupted, MatbenchError
+def _repair_package() -> None:
+    """``python -m matbench.cli`` started in the folder that holds a checkout named ``matbench``:
+    Python takes that folder for the package (a namespace package without ``__init__``), so its
+    ``plugins/`` folder would be imported as ``matbench.plugins``. This module itself comes from
+    the installed package; point the package at it and run its ``__init__``."""
+    package = sys.modules.get(__package__ or "matbench")
+    here = Path(__file__).resolve().parent
+    if package is None or getattr(package, "__file__", None) is not None:
+        return
+    stray = [name for name in sys.modules if name.startswith(f"{package.__name__}.") and name != __name__]
+    if stray:
+        sys.exit(f"matbench: error: the folder {os.getcwd()}/matbench (a matbench checkout) hides the installed "
+                 "package here; run matbench from another folder")
+    package.__path__[:] = [str(here)]
+    package.__file__ = str(here / "__init__.py")
+    exec(compile((here / "__init__.py").read_text(), package.__file__, "exec"), package.__dict__)
+
+
+_repair_package()
+
+import typer  # noqa: E402
+
+from .errors import Interrupted, MatbenchError  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="matbench: benchmark natural image matting methods.")

@@ -74,33 +74,66 @@ def match_by_stem(folders: dict[str, tuple[Union[str, os.PathLike], Sequence[str
     return {name: {role: found[role][name] for role in roles} for name in sorted(images)}
 
 
-def load_labels(path: Union[str, os.PathLike], names: Sequence[str],
-                groups: Sequence[dict]) -> dict[str, dict[str, str]]:
-    """``{name: {group key: value}}`` for every name from a labels json (``{stem: {key: value}}``,
-    e.g. ``{"img1": {"type": "A", "lighting": "night"}}``) with one entry per group of
-    ``groups`` (:mod:`matbench.groups`); entries for other stems are ignored."""
+def read_labels_file(path: Union[str, os.PathLike]) -> Any:
+    """The raw entries of a labels file: a JSON object ``{stem: {key: value}}``, or a CSV file
+    whose first column is the stem and whose header names the group keys (``name,type,category``)."""
+    import csv
+
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "labels file not found")
-    raw = read_json(path)
+    if path.suffix.lower() != ".csv":
+        return read_json(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(path, f"cannot read labels CSV: {exc}") from None
+    if not rows or len(rows[0]) < 2:
+        raise InputError(path, "a labels CSV needs a header row: the name column, then one column per group key")
+    header, entries = rows[0], {}
+    for number, row in enumerate(rows[1:], 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise InputError(path, f"line {number} has {len(row)} fields, the header {len(header)}")
+        if row[0] in entries:
+            raise InputError(path, f"line {number}: '{row[0]}' is labelled twice")
+        entries[row[0]] = dict(zip(header[1:], row[1:]))
+    return entries
+
+
+def load_labels(path: Union[str, os.PathLike], names: Sequence[str],
+                groups: Sequence[dict]) -> dict[str, dict[str, str]]:
+    """``{name: {group key: value}}`` for every name from a labels file (JSON ``{stem: {key:
+    value}}``, e.g. ``{"img1": {"type": "A", "lighting": "night"}}``, or CSV: see
+    :func:`read_labels_file`) with one entry per group of ``groups`` (:mod:`matbench.groups`);
+    entries for other stems are ignored."""
+    return check_labels(read_labels_file(path), names, groups, path)
+
+
+def check_labels(raw: Any, names: Sequence[str], groups: Sequence[dict],
+                 where: Union[str, os.PathLike]) -> dict[str, dict[str, str]]:
+    """The labels of ``names`` from ``raw`` (``{name: {group key: value}}``), each image with a
+    non-empty text per group, a closed group's among its values; errors name ``where``."""
     keys = [g["key"] for g in groups]
     if not isinstance(raw, dict):
-        raise InputError(path, "expected an object {name: {" + ", ".join(f'"{k}": ...' for k in keys) + "}}")
+        raise InputError(where, "expected an object {name: {" + ", ".join(f'"{k}": ...' for k in keys) + "}}")
     missing = [n for n in names if n not in raw]
     if missing:
-        raise InputError(path, f"no {'/'.join(keys)} for {len(missing)} of {len(names)} images: {first_names(missing)}")
+        raise InputError(where, f"no {'/'.join(keys)} for {len(missing)} of {len(names)} images: {first_names(missing)}")
     labels = {}
     for name in names:
         entry = raw[name]
         if not isinstance(entry, dict) or any(k not in entry for k in keys):
-            raise InputError(path, f"entry '{name}' needs {' and '.join(repr(k) for k in keys)}, got {entry!r}")
+            raise InputError(where, f"entry '{name}' needs {' and '.join(repr(k) for k in keys)}, got {entry!r}")
         for group in groups:
             value = entry[group["key"]]
             if not isinstance(value, str) or not value:
-                raise InputError(path, f"entry '{name}' has {group['key']} {value!r} (expected a name)")
+                raise InputError(where, f"entry '{name}' has {group['key']} {value!r} (expected a name)")
             if group["closed"] and value not in group["values"]:
-                raise InputError(path, f"entry '{name}' has {group['key']} {value!r} "
-                                       f"(expected one of {', '.join(group['values'])})")
+                raise InputError(where, f"entry '{name}' has {group['key']} {value!r} "
+                                        f"(expected one of {', '.join(group['values'])})")
         labels[name] = {k: entry[k] for k in keys}
     return labels
 
@@ -255,19 +288,27 @@ class MattingDataset:
             made = generated_trimaps({n: str(files[n]["alpha"]) for n in names}, rule, self.trimap_cache)
             for n in names:
                 files[n]["trimap"] = Path(made[n])
-        groups = self.groups
-        if self.labels_file is not None:
-            if not groups:
-                groups = self._groups_from_labels()
-            labels = load_labels(self.labels_file, names, groups)
-        else:
-            labels = {n: {g["key"]: UNKNOWN for g in groups} for n in names}
+        labels = self.labels(names)
+        if type(self).labels is not MattingDataset.labels:        # a plugin's own: checked as a file's
+            labels = check_labels(labels, names, self.groups, f"{self.data_root} (labels of {type(self).__name__})")
         return [{"name": n, **{f"{role}_path": str(path) for role, path in files[n].items()}, **labels[n]}
                 for n in names]
 
+    def labels(self, names: Sequence[str]) -> dict[str, dict[str, str]]:
+        """``{name: {group key: value}}`` for every image: from ``labels_file`` (JSON or CSV) when
+        one is given, else "unknown". A plugin whose groups come from somewhere else (the file
+        names, a database) overrides this; its values are checked against the groups as a
+        labels file's are."""
+        groups = self.groups
+        if self.labels_file is None:
+            return {n: {g["key"]: UNKNOWN for g in groups} for n in names}
+        if not groups:
+            groups = self._groups_from_labels()
+        return load_labels(self.labels_file, names, groups)
+
     def _groups_from_labels(self) -> list[dict]:
         """Open groups named after the keys of a labels file (a dataset that declares none)."""
-        raw = read_json(self.labels_file)
+        raw = read_labels_file(self.labels_file)
         entries = [e for e in raw.values() if isinstance(e, dict)] if isinstance(raw, dict) else []
         keys = list(dict.fromkeys(k for e in entries for k in e))
         groups = [group_spec({"key": k, "values": {v: v for v in sorted({str(e.get(k)) for e in entries})}})

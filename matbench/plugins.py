@@ -287,17 +287,25 @@ def _summary(obj: object) -> str:
 
 def model_kind(cls: object) -> str | None:
     """"trimap-based", "network (automatic)" or "network (trimap-based)" for what a user evaluates;
-    None for training pieces (losses, wrappers, backbones) and prediction sources."""
+    None for training pieces and prediction sources.
+
+    Every ``torch.nn.Module`` registered as a model is a network (its ``output_names``,
+    ``default_strategy`` and the rest are optional) unless it says otherwise with
+    ``evaluable = False`` (a loss, a backbone) or is an mmengine ``BaseModel`` (a training
+    wrapper)."""
     from .models import TrimapMattingModel
 
-    if not isinstance(cls, type):
+    if not isinstance(cls, type) or getattr(cls, "evaluable", True) is False:
         return None
     if issubclass(cls, TrimapMattingModel):
         return "trimap-based"
-    if hasattr(cls, "output_names") or getattr(cls, "default_strategy", None):
-        inputs = tuple(getattr(cls, "inputs", ("image",)))
-        return f"network ({'trimap-based' if 'trimap' in inputs else 'automatic'})"
-    return None
+    torch = sys.modules.get("torch")
+    if torch is None or not issubclass(cls, torch.nn.Module):
+        return None
+    if any(base.__name__ == "BaseModel" and base.__module__.startswith("mmengine") for base in cls.__mro__):
+        return None
+    inputs = tuple(getattr(cls, "inputs", ("image",)))
+    return f"network ({'trimap-based' if 'trimap' in inputs else 'automatic'})"
 
 
 #: the bases of what the evaluation makes predictions with (not models a user chooses); not

@@ -64,6 +64,11 @@ def lookup(registry: Registry, name: str) -> Any:
     if obj is not None:
         return obj
     names = known_names(registry)
+    if registry is MODELS:              # what a user chooses from, not losses and internal wrappers
+        from .plugins import registered
+
+        listed = {row.name for row in registered("models")}
+        names = [n for n in names if n in listed]
     raise MatbenchError(f"unknown {registry.name} '{name}'{did_you_mean(name, names)} "
                         f"(known: {', '.join(names) or 'none'})")
 

@@ -6,8 +6,7 @@ importing ``mmengine.evaluator`` imports torch, which scoring a folder of predic
 from __future__ import annotations
 
 import json
-from multiprocessing.pool import AsyncResult, Pool
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -15,10 +14,15 @@ from ..dist import all_gather_object, broadcast_object, get_rank
 from ..errors import MatbenchError
 from .summary import summarize
 
+if TYPE_CHECKING:
+    from .workers import Pending, WorkerPool
+
 
 #: a row's (or a sample's: JSON text) content stamps of the files read for it, by role, taken by
 #: the process that read them just before reading (:mod:`matbench.content`); the journal records them
 READ_FILES_KEY = "_read_files"
+#: a sample's request for the report's pictures of its image (:mod:`matbench.report.gallery`)
+PICTURES_KEY = "_report_pictures"
 
 
 def _load(sample: dict, read: dict[str, list]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,6 +58,10 @@ def score(metric_cls: type, sample: dict, group_keys: Sequence[str] = ()) -> dic
     for role, path in extras.items():
         read[role] = file_stamp(path, with_hash=True)
     values = check_values(metric_cls, metric_cls.compute_image(pred, alpha, trimap, **extras), sample)
+    if sample.get(PICTURES_KEY):           # made here from the arrays in hand, not decoded again later
+        from ..report.gallery import pictures_in_worker
+
+        pictures_in_worker(sample, pred, alpha, trimap, read)
     return {"name": sample["name"], **{k: sample[k] for k in group_keys},
             "unknown_pixels": int(np.count_nonzero(trimap == 128)), **values, READ_FILES_KEY: read}
 
@@ -136,6 +144,13 @@ class ImageMetric:
     higher_is_better: tuple[str, ...] = ()
     default_prefix = "matting"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A variant made by subclassing another (``class AimBand(Aim)``: its values plus more)
+        is never the default because its base is."""
+        super().__init_subclass__(**kwargs)
+        if "default" not in vars(cls):
+            cls.default = False
+
     def __init__(self, workers: int = 0, collect_device: str = "cpu", prefix: str | None = None) -> None:
         self.workers = workers
         #: the rows of this process (mmengine's name)
@@ -149,8 +164,10 @@ class ImageMetric:
         self.previous_rows: list[dict] = []
         #: the dataset's group definitions (:mod:`matbench.groups`), set by the evaluation loop
         self.groups: list[dict] = []
-        self._pool: Pool | None = None
-        self._pending: list[AsyncResult] = []
+        #: where the workers make the report's pictures of each image (None: no pictures)
+        self.pictures: dict | None = None
+        self._pool: WorkerPool | None = None
+        self._pending: list[Pending] = []
 
     @classmethod
     def describe(cls) -> dict:
@@ -179,8 +196,11 @@ class ImageMetric:
             # with a pool, workers re-read ground truth from its files rather than receive copies
             job = {k: v for k, v in sample.items() if k != "image" and not (
                 self.workers and k in ("alpha", "trimap") and f"{k}_path" in sample)}
+            if self.pictures is not None:
+                job[PICTURES_KEY] = self.pictures
             if self.workers > 0:
-                self._pending.append(self._get_pool().apply_async(score, (type(self), job, self.group_keys)))
+                self._pending.append(self._get_pool().apply_async(score, (type(self), job, self.group_keys),
+                                                                  what=sample.get("name", "")))
             else:
                 self._finish(score(type(self), job, self.group_keys))
         self._drain(wait=False)
@@ -199,7 +219,7 @@ class ImageMetric:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _get_pool(self) -> Pool:
+    def _get_pool(self) -> WorkerPool:
         if self._pool is None:
             from functools import partial
 
@@ -215,6 +235,8 @@ class ImageMetric:
         self.results.append(row)
 
     def _drain(self, wait: bool) -> None:
+        if self._pool is not None and not wait:
+            self._pool.poll(0)
         keep = []
         for pending in self._pending:
             if wait or pending.ready():

@@ -204,6 +204,9 @@ class _RegionLoss(nn.Module):
     ``forward(pred, alpha, trimap=None)`` calls ``transition(pred, alpha, trimap)`` or
     ``whole(pred, alpha)``."""
 
+    #: a training piece, not a network to evaluate (``matbench list training``)
+    evaluable = False
+
     transition: Callable[[Tensor, Tensor, Tensor], Tensor]
     whole: Callable[[Tensor, Tensor], Tensor]
 
@@ -227,6 +230,8 @@ class _RegionLoss(nn.Module):
 @MODELS.register_module()
 class AimGlobalCELoss(nn.Module):
     """:func:`global_ce_loss` as a module: ``forward(pred_global, trimap)``."""
+
+    evaluable = False
 
     def forward(self, pred_global: Tensor, trimap: Tensor) -> Tensor:
         return global_ce_loss(pred_global, trimap)
@@ -254,6 +259,8 @@ class AimLaplacianLoss(_RegionLoss):
 class AimCompositionLoss(nn.Module):
     """:func:`composition_loss` as a module: ``forward(pred, image, fg, bg)``."""
 
+    evaluable = False
+
     def forward(self, pred: Tensor, image: Tensor, fg: Tensor, bg: Tensor) -> Tensor:
         return composition_loss(pred, image, fg, bg)
 
@@ -263,6 +270,8 @@ class AimStageLoss(nn.Module):
     """:func:`stage_losses` for one stage (``'sod'`` or ``'matting'``): ``forward(pred_global,
     pred_local, pred_fusion, alpha, trimap, image=None, fg=None, bg=None)`` returns
     ``{"global", "local", "fusion_alpha"[, "fusion_comp"], "loss"}``."""
+
+    evaluable = False
 
     def __init__(self, stage: str = "matting") -> None:
         super().__init__()

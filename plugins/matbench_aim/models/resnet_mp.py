@@ -41,6 +41,9 @@ def _stage(in_channels: int, channels: int, blocks: int) -> nn.Sequential:
 class ResNet34MP(nn.Module):
     """The backbone; ``forward`` is the ImageNet classifier used for AIM's stage 0."""
 
+    #: a backbone, not a matting network (``matbench list training``)
+    evaluable = False
+
     def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, stride=1, padding=3, bias=False)
