@@ -173,7 +173,9 @@ AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 def image_tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
     """uint8 H x W x 3 RGB -> 1 x 3 x H x W float64 in [0, 1] on ``device`` (the strategies' input)."""
     image = torch.tensor(rgb, dtype=torch.uint8, device=device)        # a copy: inputs may be read-only
-    return image.permute(2, 0, 1)[None].double().div_(255)
+    # contiguous: the permuted view's strides are channels-last, which would pick other convolution
+    # kernels (other float rounding) for networks that run on it without resampling first
+    return image.permute(2, 0, 1)[None].contiguous().double().div_(255)
 
 
 def run_guarded(call: Callable[[], Any], device: torch.device, amp: str | None, where: Any) -> Any:

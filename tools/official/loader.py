@@ -94,6 +94,11 @@ class OfficialRepo:
                 raise OfficialCodeError(f"{name} was imported from {origin}, not from {code}")
         self._loaded.update(imported)
 
+    def scope(self) -> contextlib.AbstractContextManager:
+        """A block in which the official files import each other as their scripts do (e.g. to run
+        a script whose code is all under ``__main__`` with ``runpy``), leaving nothing behind."""
+        return self._import_scope(self.code_dir())
+
     def module(self, name: str) -> ModuleType:
         """The official module ``name`` (e.g. ``'network.AimNet'``), imported once."""
         if name not in self._loaded:
