@@ -438,6 +438,51 @@ def _save_index() -> None:
     doc = _index_of_this_process(key)
     if doc is not None:
         _write_atomically(index_path(), doc)
+        _remember_providers()
+
+
+def _providers_path() -> Path | None:
+    path = index_path()
+    return path.with_name(path.name.replace("plugin-index-", "plugin-history-")) if path is not None else None
+
+
+def _remember_providers() -> None:
+    """Keep, in the cache, which distribution registered each name (every installation this
+    environment had): a name whose plugin was uninstalled since is then an error that says so."""
+    path = _providers_path()
+    history = _read_history()
+    for kind, name, module, package, _what in (astuple(row) for row in _rows(None)):
+        history.setdefault(kind, {})[name] = package
+    _write_atomically(path, history)
+
+
+def _read_history() -> dict:
+    path = _providers_path()
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8")) if path is not None else {}
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) and all(isinstance(v, dict) for v in doc.values()) else {}
+
+
+def package_of(obj: object) -> str | None:
+    """The plugin distribution (name and version) whose code defines ``obj``, for results files."""
+    top = (getattr(obj, "__module__", None) or "").split(".")[0]
+    dist = next((d for m, d in _loaded.items() if m.split(".")[0] == top), None)
+    if dist is None:
+        return None
+    version = next((v for name, v in installed_plugins() if name == dist), None)
+    return f"{dist} {version}" if version else dist
+
+
+def missing_provider(kind: str, name: str) -> str | None:
+    """The distribution that registered ``name`` (of ``kind``: models, datasets, strategies,
+    metrics, references) in this environment before and is no longer installed, if any."""
+    package = _read_history().get(kind, {}).get(name)
+    if not isinstance(package, str):
+        return None
+    installed = {_normalized(dist) for dist, _ in installed_plugins()}
+    return None if _normalized(package) in installed else package
 
 
 def _index_of_this_process(key: str) -> dict | None:

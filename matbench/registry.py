@@ -69,6 +69,13 @@ def lookup(registry: Registry, name: str) -> Any:
 
         listed = {row.name for row in registered("models")}
         names = [n for n in names if n in listed]
+    from .plugins import missing_provider
+
+    kind = next((k for k, r in REGISTRIES.items() if r is registry), "")
+    gone = missing_provider(kind, name)
+    if gone:
+        raise MatbenchError(f"unknown {registry.name} '{name}': it came from the package {gone}, which is no longer "
+                            f"installed (pip install {gone})")
     raise MatbenchError(f"unknown {registry.name} '{name}'{did_you_mean(name, names)} "
                         f"(known: {', '.join(names) or 'none'})")
 

@@ -173,7 +173,9 @@ class ImageMetric:
     def describe(cls) -> dict:
         """What tables need to show this variant's values, stored in every results file so that
         they can be laid out, compared and re-aggregated without the plugin installed."""
-        return {"variant": cls.variant, "title": cls.title, "keys": list(cls.keys),
+        from ..plugins import package_of
+
+        return {"variant": cls.variant, "title": cls.title, "package": package_of(cls), "keys": list(cls.keys),
                 "columns": [list(c) for c in cls.columns],
                 "headers": {k: list(v) for k, v in cls.headers.items()}, "note": cls.note,
                 "uses_trimap": cls.uses_trimap, "higher_is_better": list(cls.higher_is_better)}

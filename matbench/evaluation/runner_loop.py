@@ -110,4 +110,13 @@ def run_with_runner(job: Any, predictor: Any, dataset: Any, pending: list[int], 
         experiment_name=f"eval-{datetime.datetime.now():%Y%m%d_%H%M%S}-{uuid.uuid4().hex[:8]}",
         visualizer=dict(type="Visualizer", vis_backends=[]),
     )
-    runner.test()
+    try:
+        runner.test()
+    except RuntimeError as exc:
+        # torch: "DataLoader worker (pid(s) N) exited unexpectedly" / "... is killed by signal: Killed."
+        if "DataLoader worker" not in str(exc):
+            raise
+        detail = str(exc).strip().splitlines()[0]
+        raise MatbenchError(f"a data-loading process ended while reading images ({detail.rstrip('. ')}; out of "
+                            "memory?); what was finished is kept: run the same command to resume, with fewer "
+                            "--workers if memory is short") from None

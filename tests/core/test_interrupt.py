@@ -213,3 +213,34 @@ def test_two_interrupts_50_ms_apart(slow_run):
     assert proc.returncode == 128 + signal.SIGINT, err
     assert "Exception ignored" not in err and "Traceback" not in err, err
     assert err.count("interrupted") == 1
+
+
+def test_a_killed_data_loader_worker_is_one_line(tmp_path):
+    """The OOM killer ending a DataLoader worker of a model's run: torch's RuntimeError was a traceback."""
+    from conftest import make_aim500
+
+    labels = {f"img{i:02d}": {"type": "SO", "category": "toy"} for i in range(40)}
+    root = make_aim500(tmp_path / "data", labels=labels)
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_CLI)
+    work = tmp_path / "w"
+    cmd = [sys.executable, str(script), "eval", "--dataset", "aim500", "--data-root", str(root),
+           "--model", "SlowTrimap", "--work-dir", str(work), "--workers", "2", "--metric-workers", "0", "--no-report"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    journal = work / "per_image.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 2):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    loaders = _children(proc.pid)
+    assert loaders
+    for pid in loaders:
+        os.kill(pid, signal.SIGKILL)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 2 and "Traceback" not in err, err
+    assert len(lines) == 1 and "data-loading process" in lines[0] and "resume" in lines[0], err

@@ -141,3 +141,15 @@ def test_the_command_works_beside_a_checkout_named_matbench(tmp_path):
                           cwd=tmp_path, env={**os.environ, "COLUMNS": "200"}, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert " AimNet " in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_a_name_whose_plugin_was_uninstalled_says_which_package(tmp_path):
+    fake_dist(tmp_path / "site", "mb_band", BAND_VARIANT, "mb-band")
+    cache = tmp_path / "cache"
+    listed = subprocess.run([sys.executable, "-m", "matbench.cli", "list", "metrics"], capture_output=True, text=True,
+                            env=_env(tmp_path / "site", cache), timeout=300)
+    assert "aim-band" in listed.stdout
+    proc = subprocess.run([sys.executable, "-m", "matbench.cli", "eval", "--metric-variant", "aim-band",
+                           "--predictions", str(tmp_path)], capture_output=True, text=True,
+                          env=_env(tmp_path / "elsewhere", cache), timeout=300)      # uninstalled
+    assert proc.returncode == 2 and "came from the package mb-band" in proc.stderr, proc.stderr
