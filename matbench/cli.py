@@ -241,6 +241,16 @@ def report_command(
     typer.echo(f"report: {write_report(work_dirs, out or default, top, unknown_only=unknown_only)}")
 
 
+@app.command("warmup")
+def warmup_command() -> None:
+    """Compile every metric variant's kernels into numba's cache now (once per installation;
+    otherwise the first evaluation does it, about 40 s on 2 cores)."""
+    from .kernels import warm_all
+
+    for line in warm_all():
+        typer.echo(line)
+
+
 @app.command("demo")
 def demo_command(
     work_dir: Path = typer.Option(Path("work_dirs/demo"), help="where the runs and tables go"),

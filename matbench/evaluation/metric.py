@@ -104,10 +104,12 @@ def warm_up(metric_cls: type) -> None:
         return
     ramp = np.linspace(0.0, 1.0, 64).reshape(8, 8)
     trimap = np.select([ramp < 0.3, ramp > 0.7], [0, 255], 128).astype(np.uint8)
-    try:
-        metric_cls.compute_image(ramp[::-1].copy(), ramp, trimap)
-    except Exception:  # noqa: BLE001 - a warm-up only; the real images report real errors
-        pass
+    noise = np.random.default_rng(0).random((2, 8, 8))        # noisy images take other code paths
+    for pred, alpha in ((ramp[::-1].copy(), ramp), (noise[0], noise[1])):
+        try:
+            metric_cls.compute_image(pred, alpha, trimap)
+        except Exception:  # noqa: BLE001 - a warm-up only; the real images report real errors
+            pass
 
 
 class ImageMetric:

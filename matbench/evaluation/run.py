@@ -120,6 +120,8 @@ def run_identity(job: EvalJob, predictor: PredictionSource, metric_cls: type, da
     return {"variant": job.variant, "metric": f"{metric_cls.__module__}.{metric_cls.__qualname__}",
             "source": source, "dataset": options, "packages": _packages(),
             "code": source_digest([metric_cls, *predictor.code(), lookup(DATASETS, dataset_cfg["type"])]),
+            # the metric's code alone: tables say when runs in one column were scored by different code
+            "metric_code": source_digest([metric_cls]),
             "checkpoint_sha256": file_sha256(checkpoint) if checkpoint and os.path.isfile(checkpoint) else None}
 
 
@@ -163,6 +165,7 @@ def evaluate(job: EvalJob) -> dict:
     metric_cls = lookup(METRICS, job.variant)
     predictor: PredictionSource = build_source(job.predictor)
     work_dir = prepare_work_dir(job.work_dir)
+    _compile_kernels_once(metric_cls)
     metric = metric_cls(workers=job.metric_workers)
     # the metric workers start first: they warm up while the dataset is listed and the journal read
     with work_dir_lock(work_dir, hold=get_rank() == 0), metric:
@@ -180,12 +183,15 @@ def evaluate(job: EvalJob) -> dict:
             predictor.check_names(names)
         groups = list(getattr(dataset, "groups", []))
         if job.save_predictions and not isinstance(predictor, PredictionFolder):
-            predictor.save_dir = work_dir / PREDICTIONS_DIR
+            predictor.save_dir = claim_predictions_dir(work_dir / PREDICTIONS_DIR, get_rank() == 0)
         metric_cls.check_dataset(infos, dataset_cfg["type"])
         journal = Journal(work_dir, rank=get_rank())
         identity = run_identity(job, predictor, metric_cls, dataset_cfg)
         run_digest = digest(identity)
-        inputs = {info["name"]: {"run": run_digest, "files": input_files(info, predictor)} for info in infos}
+        # "photo": the photo a report shows, also where the row does not depend on it (not compared on resume)
+        inputs = {info["name"]: {"run": run_digest, "files": input_files(info, predictor),
+                                 "photo": os.path.realpath(info["image_path"]) if info.get("image_path") else None}
+                  for info in infos}
         if get_rank() == 0:
             if job.restart:
                 journal.clear()
@@ -211,6 +217,8 @@ def evaluate(job: EvalJob) -> dict:
             "dataset": {"type": dataset_cfg["type"], "name": dataset.metainfo.get("name", dataset_cfg["type"]),
                         "title": dataset.metainfo.get("title", ""),
                         "data_root": str(dataset_cfg.get("data_root", "")), "num_images": len(names),
+                        # the folder the dataset's files were found in, resolved (a report reads nothing outside it)
+                        "root": os.path.realpath(dataset.data_root) if getattr(dataset, "data_root", None) else None,
                         "config": job.dataset, "trimaps": _trimap_record(dataset)},
             "groups": groups,
             "source": predictor.describe(),
@@ -237,6 +245,10 @@ def evaluate(job: EvalJob) -> dict:
 
         metric.previous_rows = plan.reused
         metric.groups = groups
+        if job.report and (isinstance(predictor, PredictionFolder) or predictor.save_dir is not None):
+            from ..report.gallery import picture_config
+
+            metric.pictures = picture_config(work_dir, predictor.save_dir)   # made by the metric workers
         def journal_row(row: dict) -> None:
             record = inputs[row["name"]]
             journal.append(row, {**record, "files": _record(record["files"], row.pop(READ_FILES_KEY, None))})
@@ -257,12 +269,44 @@ def evaluate(job: EvalJob) -> dict:
         return results
 
 
+#: the file that says a predictions folder is matbench's own (what it writes there may replace
+#: what it wrote before, never anything else)
+PREDICTIONS_MARKER = ".matbench-predictions"
+
+
+def claim_predictions_dir(folder: Path, create: bool) -> Path:
+    """The work dir's folder of a model's predictions, refused when it holds files matbench did
+    not write there (a folder without the marker that is not empty)."""
+    marker = folder / PREDICTIONS_MARKER
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise InputError(folder, "matbench keeps a model's predictions here, but this is not a plain folder; "
+                                 "move it away or choose another --work-dir")
+    if folder.is_dir() and not marker.is_file() and any(folder.iterdir()):
+        raise InputError(folder, "holds files matbench did not write; a model's predictions would overwrite "
+                                 "them: move them away or choose another --work-dir")
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not marker.is_file():
+            marker.write_text("matbench writes a model's predictions here (8-bit PNGs it scored)\n")
+    return folder
+
+
+def _compile_kernels_once(metric_cls: type) -> None:
+    """A variant whose compiled kernels are not in numba's cache yet (the first run after an
+    install) is compiled here, said in one line, before the metric workers start: they inherit
+    it rather than each compiling it again behind a frozen progress bar."""
+    from ..kernels import compile_kernels, uncompiled
+
+    if uncompiled(metric_cls):
+        compile_kernels(metric_cls, say=lambda text: print(text, file=sys.stderr, flush=True) if get_rank() == 0 else None)
+
+
 def _write_report(work_dir: Path) -> None:
     """The run's visual report next to its results; a failure costs the report, not the results."""
     from ..report import write_report
 
     try:
-        write_report([work_dir], work_dir / REPORT_FILE)
+        write_report([work_dir], work_dir / REPORT_FILE, prune_kept=True)
     except MatbenchError as exc:
         print(f"matbench: warning: no report written: {exc}", file=sys.stderr)
 
@@ -279,7 +323,8 @@ def _score_folder(job: EvalJob, predictions: PredictionFolder, dataset: Any, pen
     mine = pending[rank::world]
     if job.report and rank == 0:
         # the report's libraries load while this process waits for the metric workers
-        _import_in_background("matbench.report", "matplotlib.figure", "matplotlib.backends.backend_svg")
+        _import_in_background("matbench.report.build", "matbench.report.page", "matplotlib.figure",
+                              "matplotlib.backends.backend_svg")
     bar = ProgressBar(f"{job.label or 'evaluating'} ({job.variant})", len(pending) + already_done,
                       already_done) if rank == 0 else None
     finish = metric.on_row

@@ -153,3 +153,44 @@ def test_a_name_whose_plugin_was_uninstalled_says_which_package(tmp_path):
                            "--predictions", str(tmp_path)], capture_output=True, text=True,
                           env=_env(tmp_path / "elsewhere", cache), timeout=300)      # uninstalled
     assert proc.returncode == 2 and "came from the package mb-band" in proc.stderr, proc.stderr
+
+
+JIT_VARIANT = '''
+    import numpy as np
+    from numba import njit
+    from matbench.api import METRICS, ImageMetric
+
+    @njit(cache=True)
+    def _abs_sum(pred, alpha):
+        total = 0.0
+        for i in range(pred.size):
+            total += abs(pred.flat[i] - alpha.flat[i])
+        return total
+
+    @METRICS.register_module(name="jit-sad")
+    class JitSad(ImageMetric):
+        variant = "jit-sad"
+        keys = ("sad",)
+
+        @staticmethod
+        def compute_image(pred, alpha, trimap):
+            return {"sad": _abs_sum(pred, alpha) / 1000}
+'''
+
+
+def test_the_first_run_says_it_compiles_the_kernels_once(tmp_path, tiny_aim500, tiny_predictions):
+    fake_dist(tmp_path / "site", "mb_jit", JIT_VARIANT, "mb-jit")
+    env = {**_env(tmp_path / "site", tmp_path / "cache"), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    outputs = []
+    for run in ("first", "second"):
+        proc = subprocess.run([sys.executable, "-m", "matbench.cli", "eval", "--dataset", "aim500", "--data-root",
+                               str(tiny_aim500), "--predictions", str(tiny_predictions), "--metric-variant", "jit-sad",
+                               "--work-dir", str(tmp_path / run), "--no-report"],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stderr)
+    assert "compiling the metric kernels of 'jit-sad'" in outputs[0]
+    assert "compiling" not in outputs[1]
+    warm = subprocess.run([sys.executable, "-m", "matbench.cli", "warmup"], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert warm.returncode == 0 and "jit-sad: 2 kernels, already compiled" in warm.stdout, warm.stdout + warm.stderr
