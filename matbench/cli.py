@@ -82,9 +82,12 @@ def eval_command(
                                                                 "matbench list metrics)"),
     work_dir: Optional[Path] = typer.Option(None, help="where results.json and the journal go"),
     label: Optional[str] = typer.Option(None, help="name of this run in tables"),
-    workers: int = typer.Option(2, help="data loading processes of a model's run (--predictions: the metric "
-                                        "processes read the files)"),
-    metric_workers: int = typer.Option(2, help="metric processes (0: in the main process)"),
+    threads: Optional[int] = typer.Option(None, help="CPU threads in all, shared by torch, data loading and metric "
+                                                     "processes (default: the CPUs this process may use)"),
+    workers: Optional[int] = typer.Option(None, help="data loading processes of a model's run (default: from "
+                                                     "--threads; --predictions: the metric processes read the files)"),
+    metric_workers: Optional[int] = typer.Option(None, help="metric processes (0: in the main process; default: "
+                                                            "from --threads)"),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
     amp: Optional[str] = typer.Option(None, help="run the network under autocast: fp16 or bf16"),
     channels_last: bool = typer.Option(False, help="channels-last memory layout for the network"),
@@ -95,25 +98,18 @@ def eval_command(
     report: bool = typer.Option(True, help="write WORK/report.html (matbench report) next to the results"),
 ) -> None:
     """Evaluate predictions or a model on a dataset; writes WORK/results.json and prints the table."""
-    from .evaluation.options import make_job, resolve_device
+    from .results import evaluate
 
     _check_format(fmt)
-    # (a folder of predictions is scored without torch: no device to resolve)
-    if predictions is None and resolve_device(device) == "cpu":
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""     # mmengine's Runner then keeps the model on the CPU
-    from .evaluation.run import RESULTS_FILE, evaluate
-    from .leaderboard import render
-
-    job = make_job(dataset=dataset, data_root=data_root, dataset_options=dataset_option, predictions=predictions,
-                   model=model, config=config, checkpoint=checkpoint, strategy=strategy,
-                   strategy_options=strategy_option, random_weights=random_weights, variant=metric_variant,
-                   work_dir=work_dir, label=label, workers=workers, metric_workers=metric_workers,
-                   launcher=launcher, restart=restart, amp=amp, channels_last=channels_last,
-                   save_predictions=save_predictions, report=report, model_options=model_option)
-    results = evaluate(job)
-    if results:
-        typer.echo(render([results], fmt))
-        typer.echo(f"results: {Path(job.work_dir) / RESULTS_FILE}")
+    results = evaluate(dataset=dataset, data_root=data_root, dataset_options=dataset_option, predictions=predictions,
+                       model=model, config=config, checkpoint=checkpoint, strategy=strategy,
+                       strategy_options=strategy_option, random_weights=random_weights, metric_variant=metric_variant,
+                       work_dir=work_dir, label=label, workers=workers, metric_workers=metric_workers,
+                       launcher=launcher, restart=restart, device=device, amp=amp, channels_last=channels_last,
+                       save_predictions=save_predictions, report=report, model_options=model_option, threads=threads)
+    if results is not None:
+        typer.echo(results.table(fmt))
+        typer.echo(f"results: {results.path}")
 
 
 @app.command("predict")
@@ -136,6 +132,7 @@ def predict_command(
     cutout: bool = typer.Option(False, help="also write <stem>_cutout.png (RGBA)"),
     composite: Optional[str] = typer.Option(None, help="also write the photo composited on this colour"),
     save_trimap: bool = typer.Option(False, help="also write the global trimap <stem>_trimap.png"),
+    threads: Optional[int] = typer.Option(None, help="torch's CPU threads (default: the CPUs this process may use)"),
 ) -> None:
     """Alpha mattes for photos: a network and its inference strategy, or a trimap-based model
     given the photos' trimaps (--trimap)."""
@@ -146,7 +143,7 @@ def predict_command(
                            strategy=strategy, strategy_options=strategy_option, random_weights=random_weights,
                            device=resolve_device(device), amp=amp, channels_last=channels_last, cutout=cutout,
                            composite=composite, save_trimap=save_trimap, trimaps=trimap,
-                           model_options=model_option)
+                           model_options=model_option, threads=threads)
     written = run_predict(job)
     typer.echo(f"wrote {len(written)} files to {out}")
 
@@ -163,12 +160,14 @@ def train_command(
                                                        help="more overrides: --cfg-options a=1 b=2 works as in mmengine"),
     launcher: str = typer.Option("none", help="none, or pytorch under torchrun (tools/dist_train.sh)"),
     tensorboard: bool = typer.Option(False, help="also log to TensorBoard"),
+    threads: Optional[int] = typer.Option(None, help="CPU threads in all: torch gets those the training data "
+                                                     "loaders leave (default: the CPUs this process may use)"),
 ) -> None:
     """Train a model from an mmengine config with mmengine's Runner."""
     from .training.run import train
 
     out = train(config, work_dir=work_dir, resume=resume, amp=amp, channels_last=channels_last, cfg_options=[*cfg_options, *(more_options or [])],
-                launcher=launcher, tensorboard=tensorboard)
+                launcher=launcher, tensorboard=tensorboard, threads=threads)
     typer.echo(f"checkpoints and logs: {out}")
 
 
@@ -349,6 +348,9 @@ def main() -> None:
 
     warnings.showwarning = one_line_warning
 
+    from .threads import quiet_waiting
+
+    quiet_waiting()                 # before any command starts torch's thread pool
     _MAIN_PID = os.getpid()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
         signal.signal(signum, _raise_interrupted)

@@ -39,6 +39,8 @@ class PredictJob:
     save_trimap: bool = False
     #: trimap files or folders, matched to the images by stem (trimap-based models)
     trimaps: Sequence[Path] = ()
+    #: torch's threads (default: the CPUs this process may use)
+    threads: Optional[int] = None
 
 
 def collect_images(inputs: Sequence[Path]) -> list[Path]:
@@ -164,6 +166,9 @@ def run_predict(job: PredictJob) -> list[Path]:
         parse_colour(job.composite)                          # refuse a bad colour before any work
     if job.out.exists() and not job.out.is_dir():
         raise InputError(job.out, "--out is a file, not a folder")
+    from .threads import available_cpus, set_torch_threads
+
+    set_torch_threads(job.threads or available_cpus())
     images = collect_images(job.inputs)
     given_trimaps = collect_trimaps(job.trimaps, images) if job.trimaps else {}
     check_no_overwrite(job, images, given_trimaps)

@@ -139,12 +139,16 @@ def make_predict_job(*, inputs: Sequence[Path], out: Path, model: Optional[str],
                      checkpoint: Optional[Path], strategy: Optional[str], strategy_options: Sequence[str] = (),
                      random_weights: bool = False, device: str = "cpu", amp: Optional[str] = None,
                      channels_last: bool = False, cutout: bool = False, composite: Optional[str] = None,
-                     save_trimap: bool = False, trimaps: Sequence[Path] = (), model_options: Sequence[str] = ()):
+                     save_trimap: bool = False, trimaps: Sequence[Path] = (), model_options: Sequence[str] = (),
+                     threads: Optional[int] = None):
     """Resolve ``matbench predict``'s options into a PredictJob (defaults: the default network and
     the strategy its class names, ``default_strategy``); a trimap-based method takes ``trimaps``
     and no strategy."""
     from ..predict import PredictJob
     from ..networks import AMP_DTYPES
+
+    if threads is not None and threads < 1:
+        raise MatbenchError(f"--threads {threads}: expected 1 or more")
 
     cfg = _load_config(config)
     model_cfg = {"type": model} if model else dict(cfg.get("model", {})) or {"type": default_network()}
@@ -164,23 +168,27 @@ def make_predict_job(*, inputs: Sequence[Path], out: Path, model: Optional[str],
     return PredictJob(inputs=list(inputs), out=out, model=model_cfg, strategy=strategy_cfg, checkpoint=ckpt,
                       random_weights=random_weights and not ckpt, device=device, amp=amp,
                       channels_last=channels_last, cutout=cutout, composite=composite, save_trimap=save_trimap,
-                      trimaps=list(trimaps))
+                      trimaps=list(trimaps), threads=threads)
 
 
 def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_options: Sequence[str] = (),
              predictions: Optional[Path] = None, model: Optional[str] = None, config: Optional[Path] = None,
              checkpoint: Optional[Path] = None, strategy: Optional[str] = None,
              strategy_options: Sequence[str] = (), random_weights: bool = False, variant: Optional[str] = None,
-             work_dir: Optional[Path] = None, label: Optional[str] = None, workers: int = 2,
-             metric_workers: int = 2, launcher: str = "none", restart: bool = False,
+             work_dir: Optional[Path] = None, label: Optional[str] = None, workers: Optional[int] = None,
+             metric_workers: Optional[int] = None, launcher: str = "none", restart: bool = False,
              amp: Optional[str] = None, channels_last: bool = False, save_predictions: bool = True,
-             report: bool = False, model_options: Sequence[str] = ()) -> EvalJob:
-    """Resolve what to evaluate: a predictions folder, a trimap-based method or a network."""
+             report: bool = False, model_options: Sequence[str] = (), threads: Optional[int] = None) -> EvalJob:
+    """Resolve what to evaluate: a predictions folder, a trimap-based method or a network; the
+    processes and threads it runs on come from one budget (:mod:`matbench.threads`)."""
     from ..dist import LAUNCHERS
+    from ..threads import eval_budget
 
     for option, value in (("--workers", workers), ("--metric-workers", metric_workers)):
-        if value < 0:
+        if value is not None and value < 0:
             raise MatbenchError(f"{option} {value}: expected 0 (in the main process) or more processes")
+    if threads is not None and threads < 1:
+        raise MatbenchError(f"--threads {threads}: expected 1 or more")
     if launcher not in LAUNCHERS:
         raise MatbenchError(f"unknown --launcher '{launcher}' (known: {', '.join(LAUNCHERS)})")
     cfg = _load_config(config)
@@ -229,7 +237,20 @@ def make_job(*, dataset: Optional[str], data_root: Optional[Path], dataset_optio
     label = label or default_label
     if work_dir is None:
         work_dir = Path("work_dirs") / "eval" / f"{_slug(dataset_name)}_{_slug(label)}_{variant}"
+    if threads is None and launcher != "none":      # torchrun: the CPUs are shared by its processes
+        threads = max(1, available_cpus_share())
+    budget = eval_budget(threads, runs_model=predictions is None, loaders=workers, metric_workers=metric_workers)
     return EvalJob(dataset=dataset_cfg, predictor=predictor, work_dir=work_dir, variant=variant, label=label,
-                   num_workers=workers, metric_workers=metric_workers, launcher=launcher, restart=restart,
-                   save_predictions=save_predictions, report=report,
-                   extra_meta={"variant_chosen_by": variant_origin})
+                   num_workers=budget.loaders, metric_workers=budget.metric_workers,
+                   torch_threads=budget.torch if predictions is None else None, launcher=launcher,
+                   restart=restart, save_predictions=save_predictions, report=report,
+                   extra_meta={"variant_chosen_by": variant_origin, "threads": budget.describe()})
+
+
+def available_cpus_share() -> int:
+    """This process's share of the CPUs under torchrun (``WORLD_SIZE`` processes on them)."""
+    import os
+
+    from ..threads import available_cpus
+
+    return available_cpus() // max(1, int(os.environ.get("LOCAL_WORLD_SIZE") or os.environ.get("WORLD_SIZE") or 1))

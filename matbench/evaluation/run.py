@@ -44,6 +44,8 @@ class EvalJob:
     label: str = ""
     num_workers: int = 2
     metric_workers: int = 2
+    #: torch's threads in the main process (a model's inference); None: torch's own default
+    torch_threads: int | None = None
     launcher: str = "none"
     restart: bool = False
     #: keep a model's predictions as WORK/predictions/<name>.png (8-bit), for reports and re-scoring
@@ -167,6 +169,8 @@ def evaluate(job: EvalJob) -> dict:
     work_dir = prepare_work_dir(job.work_dir)
     _compile_kernels_once(metric_cls)
     metric = metric_cls(workers=job.metric_workers)
+    if job.report:      # imported before the metric workers fork: they make the report's pictures
+        import matbench.report.gallery  # noqa: F401
     # the metric workers start first: they warm up while the dataset is listed and the journal read
     with work_dir_lock(work_dir, hold=get_rank() == 0), metric:
         if job.restart and get_rank() == 0:

@@ -85,6 +85,10 @@ def run_with_runner(job: Any, predictor: Any, dataset: Any, pending: list[int], 
     from mmengine.runner import Runner
 
     work_dir = Path(job.work_dir)
+    if job.torch_threads:
+        from ..threads import set_torch_threads
+
+        set_torch_threads(job.torch_threads)
     runner = Runner(
         model=predictor,
         work_dir=str(work_dir / "logs"),

@@ -54,6 +54,9 @@ def worker_init(parent: int, warm_up: Callable[[], object] | None = None) -> Non
     # the main process reports files whose format differs from their name, once for the run
     warnings.simplefilter("ignore", FormatMismatchWarning)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    torch = sys.modules.get("torch")
+    if torch is not None:               # forked from a model's run: one thread each (the budget counts us as one)
+        torch.set_num_threads(1)
     if not _die_with_parent_linux():
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     if os.getppid() != parent:          # the parent died before the death signal was armed

@@ -15,7 +15,7 @@ AMP_DTYPES = ("fp16", "bf16")
 
 def load_train_config(config: Path, work_dir: Optional[Path] = None, resume: bool = False,
                       amp: Optional[str] = None, channels_last: bool = False, cfg_options: Sequence[str] = (),
-                      launcher: str = "none", tensorboard: bool = False):
+                      launcher: str = "none", tensorboard: bool = False, threads: Optional[int] = None):
     """The mmengine ``Config`` of a training run, with the command line's overrides applied.
 
     On CUDA the training DataLoader pins memory unless the config says otherwise, so that the
@@ -49,6 +49,7 @@ def load_train_config(config: Path, work_dir: Optional[Path] = None, resume: boo
         cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
         cfg.model_wrapper_cfg = dict(type="MMDistributedDataParallel", device_ids=None, broadcast_buffers=False)
     cfg.launcher = launcher
+    cfg.threads = threads
     cfg.resume = resume or cfg.get("resume", False)
     hooks = cfg.get("custom_hooks", [])
     if not any(h.get("type") == "SafeCheckpointHook" for h in hooks):
@@ -172,6 +173,21 @@ def _load_safely(path: Path) -> Any:
         raise InputError(path, f"cannot load checkpoint: {problem} ({type(exc).__name__}: {detail})") from None
 
 
+def _set_threads(cfg) -> None:
+    """torch's threads: the budget (``--threads``, default the CPUs this process may use, its share
+    under torchrun) less the training DataLoader's processes."""
+    import os
+
+    from ..threads import available_cpus, set_torch_threads
+
+    threads = cfg.pop("threads", None)
+    if threads is not None and threads < 1:
+        raise MatbenchError(f"--threads {threads}: expected 1 or more")
+    total = threads or max(1, available_cpus() // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", 1))))
+    loaders = int((cfg.get("train_dataloader") or {}).get("num_workers", 0) or 0)
+    set_torch_threads(max(1, total - loaders))
+
+
 def _build_runner(cfg, config: Path):
     """mmengine's Runner with the parts it builds lazily (data, loops, optimizer) built now, so a
     mistake in the config is a one-line error naming the config, not a traceback."""
@@ -208,6 +224,7 @@ def train(config: Path, **options) -> Path:
     _route_weights(cfg)
     check_resume_checkpoint(cfg)
     init_processes(cfg.launcher)
+    _set_threads(cfg)
     runner = _build_runner(cfg, config)
     runner.train()
     return Path(cfg.work_dir)
