@@ -20,6 +20,7 @@ model = dict(type='AimMattor', stage='matting', network=dict(type='AimNet'), val
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4))
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=20, val_interval=20)
 val_cfg = dict(type='ValLoop')
-default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=10, by_epoch=False))
+# one checkpoint, the last (AimNet with Adam's state is 660 MB a checkpoint)
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=20, by_epoch=False, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

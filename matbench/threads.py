@@ -82,9 +82,13 @@ def eval_budget(threads: int | None, runs_model: bool, loaders: int | None = Non
 
 
 def set_torch_threads(count: int) -> None:
-    """torch's intra-op threads of this process (when torch is in use)."""
+    """torch's intra-op threads of this process, never more than ``OMP_NUM_THREADS`` says when it
+    is set (the user's word, and what torchrun sets)."""
     import torch
 
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    if limit.isdigit() and int(limit) > 0:
+        count = min(count, int(limit))
     if torch.get_num_threads() != count:
         torch.set_num_threads(count)
 

@@ -17,5 +17,5 @@ val_dataloader = None
 val_evaluator = None
 val_cfg = None
 load_from = None
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False)

@@ -59,6 +59,10 @@ def load_train_config(config: Path, work_dir: Optional[Path] = None, resume: boo
     if channels_last:
         cfg.model.channels_last = True
     if tensorboard:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:
+            raise MatbenchError("--tensorboard needs the tensorboard extra: pip install 'matbench-matting[tensorboard]'")
         cfg.visualizer.vis_backends = list(cfg.visualizer.vis_backends) + [dict(type="TensorboardVisBackend")]
     return cfg
 
