@@ -25,7 +25,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
-from . import __version__
+from . import DISTRIBUTION, __version__
 from .errors import MatbenchError, PluginWarning
 
 ENTRY_POINT_GROUP = "matbench.plugins"
@@ -264,9 +264,11 @@ class PluginInfo:
     what: str = ""
 
 
-#: the kinds a user chooses from (`matbench list KIND`); "training" lists the training pieces
+#: the kinds a user chooses from (`matbench list KIND`); "training" lists the training pieces,
+#: "transforms" the data transforms among them
 CHOICES = ("models", "datasets", "strategies", "metrics", "references")
 _LISTED = (*CHOICES, "training")
+_KINDS = (*_LISTED, "transforms")
 
 
 def _summary(obj: object) -> str:
@@ -280,9 +282,21 @@ def _summary(obj: object) -> str:
         return obj.title
     if callable(getattr(obj, "source", None)):       # a reference file's loader
         return obj.source()
-    text = " ".join((getattr(obj, "__doc__", None) or "").split("\n\n")[0].split())
-    sentence = re.split(r"(?<=[a-z0-9)])[.:] ", text + " ")[0].strip().rstrip(".:")
-    return sentence if len(sentence) <= 80 else sentence[:77] + "..."
+    return first_sentence(getattr(obj, "__doc__", None) or "")
+
+
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring as plain text: reStructuredText roles and literals
+    unwrapped (``:func:`x``` and ````x```` are ``x``), never cut inside parentheses."""
+    text = " ".join(doc.split("\n\n")[0].split())
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
+    text = re.sub(r"``([^`]+)``", r"\1", text).replace("`", "")
+    depth = 0
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth <= 0 and char == "." and (i + 1 == len(text) or text[i + 1] == " ") and i and text[i - 1] != ".":
+            return text[:i].strip()
+    return text.strip().rstrip(".")
 
 
 def model_kind(cls: object) -> str | None:
@@ -329,14 +343,21 @@ def registered(kind: str | None = None) -> list[PluginInfo]:
     """Every registered plugin a user chooses from (optionally of one kind), with the package it
     came from; ``kind="training"``: losses, training models and datasets, transforms. Read from
     the plugin index when it is valid: no plugin is imported."""
-    if kind is not None and kind not in _LISTED:
-        raise MatbenchError(f"unknown plugin kind '{kind}' (known: {', '.join(_LISTED)})")
+    if kind is not None and kind not in _KINDS:
+        raise MatbenchError(f"unknown plugin kind '{kind}' (known: {', '.join(_KINDS)})")
     index = None if _complete else _index()
     if index is None:
         load_plugins()
-        return _rows(kind)
-    _warn_failed(index)
-    return _sorted([PluginInfo(*row) for row in index["rows"] if kind is None or row[0] == kind])
+        rows = _rows(None)
+    else:
+        _warn_failed(index)
+        rows = [PluginInfo(*row) for row in index["rows"]]
+    if kind == "transforms":          # the training pieces registered as transforms
+        from .registry import TRANSFORMS
+
+        load_plugins_of(TRANSFORMS)
+        return _sorted([r for r in rows if r.kind == "training" and r.name in TRANSFORMS.module_dict])
+    return _sorted([r for r in rows if kind is None or r.kind == kind])
 
 
 def _rows(kind: str | None) -> list[PluginInfo]:
@@ -361,7 +382,8 @@ def _rows(kind: str | None) -> list[PluginInfo]:
                 continue
             module = getattr(obj, "__module__", "?")
             top = module.split(".")[0]
-            package = next((d for m, d in _loaded.items() if m.split(".")[0] == top), top)
+            package = next((d for m, d in _loaded.items() if m.split(".")[0] == top),
+                           DISTRIBUTION if top == "matbench" else top)
             rows.append(PluginInfo(shown_as, name, module, package, what))
     return _sorted(rows)
 
