@@ -2,17 +2,27 @@
 same files: seconds per image, fixed cost, and whether every value is identical.
 
     python tools/bench_eval.py [--images 24] [--size 1200x1500] [--repeat 2] [--dir DIR]
-                               [--skip-official] [--json FILE]
+                               [--pictures new|first|kept] [--no-report] [--skip-official] [--json FILE]
     AIM_REF=/path/to/AIM python tools/bench_eval.py    # with the official side
     # AIM_REF: a checkout of github.com/JizhiziLi/AIM
 
 Writes (in a temporary folder, or in --dir/HxW_N, reused when there) N synthetic images in the
 ``folder`` dataset layout (``image/<name>.jpg``, ``alpha/`` and ``trimap/<name>.png``) and a
 folder of 8-bit predictions ``<name>.png``, and a copy of the first image alone. Then runs, as a
-user would, ``matbench eval --dataset folder --data-root D --predictions P --work-dir W --restart
---no-report`` on the one-image set and on the N-image set (after an untimed run, the faster of
---repeat alternating runs each): matbench's seconds per image are (T_N - T_1) / (N - 1), its
-fixed cost (start-up, plugin discovery, results and tables) T_1 minus that.
+user would, the default command ``matbench eval --dataset folder --data-root D --predictions P
+--work-dir W --restart`` (its visual report included; ``--no-report`` measures without it) on the
+one-image set and on the N-image set (after an untimed run, the faster of --repeat alternating
+runs each): matbench's seconds per image are (T_N - T_1) / (N - 1), its fixed cost (start-up,
+plugin discovery, results, tables and the report's plots) T_1 minus that.
+
+The report's pictures are made by the metric workers and kept by content; ``--pictures`` says
+which case is timed: ``new`` (default: the typical one, another method on a dataset already
+evaluated: the dataset's pictures are in matbench's cache, the run's are made), ``first`` (the
+first evaluation on this dataset: none kept), ``kept`` (the same predictions again: every
+picture found made). Before each timed run the work dir's report and pictures (and for ``first``
+the cache's dataset pictures) are put away, untimed (moved aside: deleting them would slow the
+next timed run, see ``forget_pictures``); the subprocesses use a cache folder of their own
+(``MATBENCH_CACHE`` under the set's folder).
 
 The official side, with AIM_REF set: the ten values of each image from core/evaluate.py
 (tools/official), on the same files read as core/test.py reads them (prediction and alpha
@@ -35,9 +45,11 @@ import json
 import math
 import multiprocessing as mp
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -64,24 +76,63 @@ def make_sets(root: Path, n: int, h: int, w: int) -> list[str]:
     return names
 
 
-def eval_command(data_root: Path, predictions: Path, work_dir: Path, network: list[str] | None = None) -> list[str]:
+def eval_command(data_root: Path, predictions: Path, work_dir: Path, network: list[str] | None = None,
+                 report: bool = True) -> list[str]:
     """The command line of the issue, for one set: scoring the predictions, or (``network``: the
-    strategy, device and amp options) evaluating AimNet with random weights."""
+    strategy, device and amp options) evaluating AimNet with random weights; the default command
+    writes its report (``report=False``: ``--no-report``)."""
     source = ["--predictions", str(predictions)] if network is None else [
         "--random-weights", "--no-save-predictions", *network]
     return matbench_command() + ["eval", "--dataset", "folder", "--data-root", str(data_root), *source,
-                                 "--work-dir", str(work_dir), "--restart", "--no-report"]
+                                 "--work-dir", str(work_dir), "--restart", *([] if report else ["--no-report"])]
 
 
-def time_eval(root: Path, repeat: int, network: list[str] | None = None) -> tuple[float, float]:
+def forget_pictures(root: Path, pictures: str) -> Callable[[Path], None]:
+    """What to put away (untimed) before a timed run into ``work``, for the ``--pictures`` case:
+    moved to ``root/trash`` (removed after the timings): deleting thousands of files would make the
+    disk free their blocks during the next timed run (online discard), which the journal's fsyncs
+    then wait for; a new method's run has nothing to delete."""
+    def prepare(work: Path) -> None:
+        if pictures == "kept":
+            return
+        trash = root / "trash" / f"{time.monotonic_ns()}"
+        trash.mkdir(parents=True)
+        for path in (work / "report_files", work / "report_pictures", work / "report.html",
+                     *([root / "cache" / "report-pictures"] if pictures == "first" else [])):
+            if path.exists():
+                path.rename(trash / f"{path.parent.name}-{path.name}")
+    return prepare
+
+
+def time_eval(root: Path, repeat: int, network: list[str] | None = None, report: bool = True,
+              prepare: Callable[[Path], None] = lambda work: None) -> tuple[float, float]:
     """Best wall times of ``matbench eval`` on the one-image and the N-image set, after an untimed
     run (caches: plugin index, compiled metrics, files); the two alternate, so that a slow spell
-    of the machine does not fall on one of them only."""
-    one = eval_command(root / "one_data", root / "one_pred", root / "work_one", network)
+    of the machine does not fall on one of them only. ``prepare(work dir)`` runs before each
+    timed run, untimed."""
+    one = eval_command(root / "one_data", root / "one_pred", root / "work_one", network, report)
+    every = eval_command(root / "data", root / "pred", root / "work", network, report)
     run(one)
-    times = [(run(one), run(eval_command(root / "data", root / "pred", root / "work", network)))
-             for _ in range(repeat)]
+    run(every)
+
+    def timed(cmd: list[str], work: Path) -> float:
+        prepare(work)
+        used = _children_cpu()
+        seconds = run(cmd)
+        cpu.setdefault(work.name, []).append(_children_cpu() - used)
+        return seconds
+
+    cpu: dict[str, list[float]] = {}
+    times = [(timed(one, root / "work_one"), timed(every, root / "work")) for _ in range(repeat)]
+    time_eval.cpu = (min(cpu["work_one"]), min(cpu["work"]))      # CPU seconds of the same runs (all processes)
     return min(t for t, _ in times), min(t for _, t in times)
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def official_network_side(root: Path, names: list[str], strategy: str, device: str) -> dict[str, float]:
@@ -168,6 +219,11 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="with --strategy: cpu or cuda")
     ap.add_argument("--amp", choices=["fp16", "bf16"], help="with --strategy: autocast, and its largest metric changes")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
+    ap.add_argument("--no-report", action="store_true", help="time matbench eval --no-report instead of the default "
+                    "command (which writes the run's visual report)")
+    ap.add_argument("--pictures", choices=["new", "first", "kept"], default="new",
+                    help="the report's pictures: the run's made, the dataset's kept (new); none kept (first); all "
+                         "kept (kept: the same predictions again)")
     args = ap.parse_args()
     if args.images < 2:
         ap.error("--images must be at least 2")
@@ -178,11 +234,20 @@ def main() -> None:
         names = make_sets(root, args.images, h, w)
         network = None if args.strategy is None else [
             "--strategy", args.strategy, "--device", args.device, *(["--amp", args.amp] if args.amp else [])]
-        t_one, t_all = time_eval(root, args.repeat, network)
+        os.environ["MATBENCH_CACHE"] = str(root / "cache")         # the subprocesses' cache, of this set
+        with_report = not args.no_report and network is None    # (a network's run keeps no predictions to show)
+        t_one, t_all = time_eval(root, args.repeat, network, with_report,
+                                 forget_pictures(root, args.pictures) if with_report else lambda work: None)
         per_image = (t_all - t_one) / (args.images - 1)
+        cpu_one, cpu_all = time_eval.cpu
+        shutil.rmtree(root / "trash", ignore_errors=True)
         out = dict(images=args.images, size=[h, w], repeat=args.repeat, network=network,
+                   report=with_report, pictures=args.pictures if with_report else None,
+                   load_average=os.getloadavg(),
                    matbench=dict(one_image_s=t_one, all_images_s=t_all, per_image_s=per_image,
                                  fixed_s=t_one - per_image),
+                   cpu=dict(per_image_s=(cpu_all - cpu_one) / (args.images - 1), one_image_s=cpu_one,
+                            all_images_s=cpu_all),
                    cli=dict(list_s=best_of(3, lambda: run(matbench_command() + ["list"])),
                             help_s=best_of(3, lambda: run(matbench_command() + ["--help"]))),
                    official=None)
@@ -209,12 +274,17 @@ def report(out: dict) -> None:
     """The table of the issue: per-image seconds side by side, fixed cost, identical values."""
     m, o = out["matbench"], out["official"]
     what = "8-bit PNG predictions" if out["network"] is None else "AimNet " + " ".join(out["network"])
+    report = (f"the default command: with its report (pictures: {out['pictures']})" if out["report"]
+              else "--no-report")
     print(f"\nmatbench eval, {out['images']} synthetic {out['size'][0]}x{out['size'][1]} images, folder dataset, "
-          f"{what} (best of {out['repeat']} runs)")
+          f"{what}, {report} (best of {out['repeat']} runs; load average "
+          f"{' '.join(f'{v:.1f}' for v in out['load_average'])} after)")
     print(f"{'':24s} {'matbench':>10s} {'official':>10s} {'official / matbench':>20s}")
     off = f"{o['per_image_s']:10.3f} {o['ratio']:19.1f}x" if o else f"{'skipped':>10s}"
     print(f"{'per image, s':24s} {m['per_image_s']:10.3f} {off}")
     print(f"{'fixed cost, s':24s} {m['fixed_s']:10.3f}")
+    print(f"{'CPU per image, s':24s} {out['cpu']['per_image_s']:10.3f}   (all processes, the same runs: "
+          "steadier than wall time on a busy machine)")
     if o and "identical" not in o:
         print(f"official per image: inference {o['inference_s']:.3f} s, metrics {o['metrics_s']:.3f} s "
               "(random weights on both sides: times only)")

@@ -1,14 +1,19 @@
 """Size and build time of `matbench report` on a synthetic AIM-500-layout set.
 
     python tools/bench_report.py [--images 500] [--runs 3] [--size 1080x1440] [--root DIR]
+                                 [--repeat 1] [--only files|kept]
 
 Makes (once, cached in --root) N synthetic photos with soft-edged alphas (hair-like strands, a
 semi-transparent region), trimaps (the alpha's support dilated, its opaque part eroded) and, per
 run, a predictions folder (blurred alpha with wrong blobs and noise in the unknown region, a
 different error level per run); evaluates each folder with `matbench eval` (the real loop,
-"aim" metrics); then times `write_report` of all runs, which is what it prints: wall time, the
-page's size, the pictures folder's size and file count. Only the report is timed; making the
-set and the runs is not.
+"aim" metrics) twice: with --no-report (``run<k>``) and with its default report (``run<k>-report``,
+whose metric workers make and keep the pictures). Then times `write_report` of all runs, which
+is what it prints: wall and CPU time, the page's size, the pictures folder's size and file count,
+for the report made from the files alone (the --no-report runs; the dataset's pictures are
+removed from matbench's cache first, untimed) and for the report that reuses the kept pictures.
+Only the report is timed; making the set and the runs is not. matbench's cache folder is
+``--root/cache`` (``MATBENCH_CACHE``).
 """
 from __future__ import annotations
 
@@ -98,17 +103,18 @@ def make_set(base: Path, count: int, runs: int, h: int, w: int) -> Path:
     return root
 
 
-def evaluate_runs(base: Path, root: Path, runs: int) -> list[Path]:
-    """`matbench eval` of each predictions folder (resumed, so instant when already done)."""
+def evaluate_runs(base: Path, root: Path, runs: int, report: bool = False) -> list[Path]:
+    """`matbench eval` of each predictions folder (resumed, so instant when already done); with
+    ``report``, as the default command does (its metric workers make the report's pictures)."""
     from matbench.evaluation.options import make_job
     from matbench.evaluation.run import evaluate
 
     work_dirs = []
     for k in range(runs):
-        work = base / f"run{k + 1}"
+        work = base / f"run{k + 1}{'-report' if report else ''}"
         if not (work / "results.json").is_file():
             evaluate(make_job(dataset="aim500", data_root=root, predictions=base / f"pred{k + 1}",
-                              work_dir=work, label=f"method {chr(65 + k)}", report=False))
+                              work_dir=work, label=f"method {chr(65 + k)}", report=report))
         work_dirs.append(work)
     return work_dirs
 
@@ -125,6 +131,26 @@ def folder_size(path: Path) -> tuple[int, int]:
     return sum(p.stat().st_size for p in files), len(files)
 
 
+def time_report(work_dirs: list[Path], out: Path, repeat: int, before=lambda: None) -> dict:
+    """Best wall and CPU seconds of ``repeat`` fresh builds of the report of ``work_dirs``."""
+    from matbench.report import pictures_folder, write_report
+
+    times, cpu, load = [], [], os.getloadavg()[0]
+    for _ in range(repeat):
+        # a fresh build each time: replacing a report also deletes its old pictures, which costs
+        # what the disk takes to free their files (a few ms each with online discard)
+        shutil.rmtree(pictures_folder(out), ignore_errors=True)
+        out.unlink(missing_ok=True)
+        before()
+        start, used = time.perf_counter(), _cpu_seconds()
+        write_report(work_dirs, out)
+        times.append(time.perf_counter() - start)
+        cpu.append(_cpu_seconds() - used)
+    pictures, files = folder_size(pictures_folder(out))
+    return {"wall_s": min(times), "cpu_s": min(cpu), "load": load, "page_bytes": out.stat().st_size,
+            "pictures_bytes": pictures, "files": files, "repeat": repeat}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=500)
@@ -132,34 +158,29 @@ def main() -> None:
     parser.add_argument("--size", default="1080x1440", help="HxW of the synthetic images")
     parser.add_argument("--root", type=Path, default=Path("work_dirs/bench_report"))
     parser.add_argument("--repeat", type=int, default=1, help="time the report this many times")
+    parser.add_argument("--only", choices=["files", "kept"], help="time one of the two reports only")
     args = parser.parse_args()
     h, w = (int(v) for v in args.size.lower().split("x"))
     base = args.root.resolve()
+    os.environ["MATBENCH_CACHE"] = str(base / "cache")
     root = make_set(base, args.images, args.runs, h, w)
-    work_dirs = evaluate_runs(base, root, args.runs)
-
-    from matbench.report import pictures_folder, write_report
-
-    out = base / "report.html"
-    times, cpu, load = [], [], os.getloadavg()[0]
-    for _ in range(args.repeat):
-        # a fresh build each time: replacing a report also deletes its old pictures, which costs
-        # what the disk takes to free 9 files per image (a few ms each with online discard)
-        shutil.rmtree(pictures_folder(out), ignore_errors=True)
-        out.unlink(missing_ok=True)
-        start, used = time.perf_counter(), _cpu_seconds()
-        write_report(work_dirs, out)
-        times.append(time.perf_counter() - start)
-        cpu.append(_cpu_seconds() - used)
-    page = out.stat().st_size
-    pictures, files = folder_size(pictures_folder(out))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"report of {args.images} images x {args.runs} runs ({h}x{w}), {cpus} CPUs")
-    print(f"  build time: {min(times):.1f} s wall (best of {len(times)}; load average before: "
-          f"{load:.1f}), {min(cpu):.1f} s of CPU (this process and its picture processes)")
-    print(f"  page:       {page / 1e6:.2f} MB ({out})")
-    print(f"  pictures:   {pictures / 1e6:.1f} MB in {files} files")
-    print(f"  total:      {(page + pictures) / 1e6:.1f} MB")
+    cases = []
+    if args.only != "kept":
+        plain = evaluate_runs(base, root, args.runs)
+        forget = lambda: shutil.rmtree(base / "cache" / "report-pictures", ignore_errors=True)  # noqa: E731
+        cases.append(("from the files alone", time_report(plain, base / "report.html", args.repeat, forget)))
+    if args.only != "files":
+        kept = evaluate_runs(base, root, args.runs, report=True)
+        cases.append(("reusing eval's pictures", time_report(kept, base / "report-kept.html", args.repeat)))
+    for what, r in cases:
+        print(f"{what}:")
+        print(f"  build time: {r['wall_s']:.1f} s wall (best of {r['repeat']}; load average before: "
+              f"{r['load']:.1f}), {r['cpu_s']:.1f} s of CPU (this process and its picture processes)")
+        print(f"  page:       {r['page_bytes'] / 1e6:.2f} MB")
+        print(f"  pictures:   {r['pictures_bytes'] / 1e6:.1f} MB in {r['files']} files")
+        print(f"  total:      {(r['page_bytes'] + r['pictures_bytes']) / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":
