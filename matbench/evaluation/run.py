@@ -255,7 +255,11 @@ def evaluate(job: EvalJob) -> dict:
             metric.pictures = picture_config(work_dir, predictor.save_dir)   # made by the metric workers
         def journal_row(row: dict) -> None:
             record = inputs[row["name"]]
-            journal.append(row, {**record, "files": _record(record["files"], row.pop(READ_FILES_KEY, None))})
+            kept = {}
+            if predictor.save_dir is not None and not isinstance(predictor, PredictionFolder):
+                # the 8-bit prediction kept for reports (an output of the row, not an input of it)
+                kept["kept"] = file_stamp(predictor.save_dir / f"{row['name']}.png", with_hash=True)
+            journal.append(row, {**record, **kept, "files": _record(record["files"], row.pop(READ_FILES_KEY, None))})
 
         metric.on_row = journal_row
         metric.on_done = write_results

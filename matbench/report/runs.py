@@ -330,8 +330,16 @@ def _read_records(run: ReportRun, stamps: dict[str, list]) -> None:
             if sha:
                 scored.shas[role] = sha
         if run.model_run and "prediction" not in files:
-            # a kept prediction is not among the recorded inputs: changed if written after the results
-            if os.stat(prediction).st_mtime > results_time + 1:
+            # a kept prediction is an output of the row: its content was recorded as "kept" (older
+            # journals: changed if written after the results)
+            kept = record.get("kept")
+            if isinstance(kept, list) and len(kept) == 5 and kept[4]:
+                changed, sha = _content(kept, prediction, stamps)
+                if changed:
+                    scored.changed.append("prediction")
+                if sha:
+                    scored.shas["prediction"] = sha
+            elif os.stat(prediction).st_mtime > results_time + 1:
                 scored.changed.append("prediction")
         run.images[name] = scored
 

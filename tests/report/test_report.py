@@ -691,3 +691,15 @@ def test_twenty_runs_wide_tables_at_400_pixels(wide_report, tmp_path):
     # labels: numbered everywhere, mathtext shown as typed, the higher-is-better metric sorts ascending
     assert "#4 same" in text and "#5 same" in text and "#6 $x_1$ run" in text
     assert '"psnr": "asc"' in text and '"sad": "desc"' in text
+
+
+def test_a_kept_prediction_changed_with_its_date_kept_is_flagged(runs, tmp_path):
+    """A model's kept prediction is recorded by content when journalled ("kept"): replacing it
+    and restoring its modification time is still flagged."""
+    model = shutil.copytree(runs / "model", tmp_path / "model")
+    kept = model / "predictions" / "b02.png"
+    st = kept.stat()
+    Image.fromarray(np.full(np.asarray(Image.open(kept)).shape, 77, np.uint8)).save(kept)
+    os.utime(kept, ns=(st.st_atime_ns, st.st_mtime_ns))
+    text = write_report([model], tmp_path / "r.html").read_text()
+    assert "1 prediction file(s) changed after this run was scored" in text
