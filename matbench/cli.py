@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 
 def _repair_package() -> None:
@@ -31,27 +31,40 @@ import typer  # noqa: E402
 
 from .errors import Interrupted, MatbenchError  # noqa: E402
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="matbench: benchmark natural image matting methods.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+                  help="matbench: benchmark natural image matting methods, exactly as their papers scored them.")
+
+#: the choices of options with a fixed set of values (shown in --help, checked by the parser)
+Format = Literal["md", "latex", "csv", "html"]
+Amp = Literal["fp16", "bf16"]
+Launcher = Literal["none", "pytorch"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import DISTRIBUTION, __version__
+
+        typer.echo(f"matbench {__version__} ({DISTRIBUTION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                               help="show the version and exit")) -> None:
+    """matbench: benchmark natural image matting methods, exactly as their papers scored them."""
 
 INTERRUPTED_MESSAGE = ("matbench: interrupted; what was finished is kept "
-                       "(eval: run the same command to resume; train: add --resume)")
+                       "(eval, bench: run the same command to resume; train: add --resume)")
 _MAIN_PID = os.getpid()
 
 
-def _check_format(fmt: str) -> None:
-    """Refuse an unknown table format before any work is done."""
-    from .leaderboard import FORMATS
-
-    if fmt not in FORMATS:
-        raise MatbenchError(f"unknown --format '{fmt}' (known: {', '.join(FORMATS)})")
-
-
 @app.command("list")
-def list_plugins(kind: Optional[str] = typer.Argument(
-        None, help="models, datasets, strategies, metrics, references, or training")) -> None:
-    """What you can choose from: models, datasets, strategies, metric variants, reference sources
-    (``matbench list training``: losses, training models and datasets, transforms)."""
+def list_plugins(kind: Optional[Literal["models", "datasets", "strategies", "metrics", "references", "training",
+                                         "transforms"]] = typer.Argument(None, metavar="KIND", help=(
+        "models, datasets, strategies, metrics or references (what you choose from); training (losses, training "
+        "models and datasets, transforms) or transforms"))) -> None:
+    """What you can choose from, and the package each comes from."""
     from rich.console import Console
     from rich.table import Table
 
@@ -66,41 +79,43 @@ def list_plugins(kind: Optional[str] = typer.Argument(
 
 @app.command("eval")
 def eval_command(
-    dataset: Optional[str] = typer.Option(None, help="dataset plugin (matbench list datasets; default: embedded)"),
-    data_root: Optional[Path] = typer.Option(None, help="dataset folder"),
-    dataset_option: List[str] = typer.Option([], "--dataset-option", help="KEY=VALUE for the dataset plugin"),
-    predictions: Optional[Path] = typer.Option(None, help="folder of predicted alpha PNGs <name>.png"),
-    model: Optional[str] = typer.Option(None, help="model plugin (a trimap-based method or a network)"),
-    model_option: List[str] = typer.Option([], "--model-option", help="KEY=VALUE for the model plugin"),
-    config: Optional[Path] = typer.Option(None, help="mmengine config with model / strategy / load_from"),
-    checkpoint: Optional[Path] = typer.Option(None, help="network weights (.pth, .safetensors; a folder or "
+    dataset: Optional[str] = typer.Option(None, metavar="NAME", help="dataset plugin (matbench list datasets; default: embedded)"),
+    data_root: Optional[Path] = typer.Option(None, metavar="DIR", help="dataset folder"),
+    dataset_option: List[str] = typer.Option([], "--dataset-option", metavar="KEY=VALUE", help="an option of the dataset plugin (repeatable)"),
+    predictions: Optional[Path] = typer.Option(None, metavar="DIR", help="folder of predicted alpha PNGs <name>.png"),
+    model: Optional[str] = typer.Option(None, metavar="NAME", help="model plugin (a trimap-based method or a network)"),
+    model_option: List[str] = typer.Option([], "--model-option", metavar="KEY=VALUE", help="an option of the model plugin (repeatable)"),
+    config: Optional[Path] = typer.Option(None, metavar="FILE", help="mmengine config with model / strategy / load_from"),
+    checkpoint: Optional[Path] = typer.Option(None, metavar="FILE|DIR", help="network weights (.pth, .safetensors; a folder or "
                                                          ".onnx file for models that load their own)"),
-    strategy: Optional[str] = typer.Option(None, help="inference strategy plugin for networks"),
-    strategy_option: List[str] = typer.Option([], "--strategy-option", help="KEY=VALUE for the strategy"),
-    random_weights: bool = typer.Option(False, help="smoke test a network without weights (marked in results)"),
-    metric_variant: Optional[str] = typer.Option(None, help="metric variant (default: the dataset's convention; "
+    strategy: Optional[str] = typer.Option(None, metavar="NAME", help="inference strategy plugin for networks"),
+    strategy_option: List[str] = typer.Option([], "--strategy-option", metavar="KEY=VALUE", help="an option of the strategy (repeatable)"),
+    random_weights: bool = typer.Option(False, "--random-weights", help="smoke test a network without weights (marked in results)"),
+    metric_variant: Optional[str] = typer.Option(None, metavar="NAME", help="metric variant (default: the dataset's convention; "
                                                                 "matbench list metrics)"),
-    work_dir: Optional[Path] = typer.Option(None, help="where results.json and the journal go"),
-    label: Optional[str] = typer.Option(None, help="name of this run in tables"),
-    threads: Optional[int] = typer.Option(None, help="CPU threads in all, shared by torch, data loading and metric "
+    work_dir: Optional[Path] = typer.Option(None, metavar="DIR", help="where results.json and the journal go"),
+    label: Optional[str] = typer.Option(None, metavar="TEXT", help="name of this run in tables"),
+    threads: Optional[int] = typer.Option(None, metavar="N", help="CPU threads in all, shared by torch, data loading and metric "
                                                      "processes (default: the CPUs this process may use)"),
-    workers: Optional[int] = typer.Option(None, help="data loading processes of a model's run (default: from "
+    workers: Optional[int] = typer.Option(None, metavar="N", help="data loading processes of a model's run (default: from "
                                                      "--threads; --predictions: the metric processes read the files)"),
-    metric_workers: Optional[int] = typer.Option(None, help="metric processes (0: in the main process; default: "
+    metric_workers: Optional[int] = typer.Option(None, metavar="N", help="metric processes (0: in the main process; default: "
                                                             "from --threads)"),
-    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
-    amp: Optional[str] = typer.Option(None, help="run the network under autocast: fp16 or bf16"),
-    channels_last: bool = typer.Option(False, help="channels-last memory layout for the network"),
-    launcher: str = typer.Option("none", help="none, or pytorch under torchrun"),
-    restart: bool = typer.Option(False, help="discard finished images in the work dir and start over"),
-    fmt: str = typer.Option("md", "--format", help="table format printed at the end"),
-    save_predictions: bool = typer.Option(True, help="keep a model's predictions in WORK/predictions/"),
-    report: bool = typer.Option(True, help="write WORK/report.html (matbench report) next to the results"),
+    device: Optional[str] = typer.Option(None, metavar="cpu|cuda[:N]", help="cpu or cuda (default: cuda when available)"),
+    amp: Optional[Amp] = typer.Option(None, help="run the network under autocast"),
+    channels_last: bool = typer.Option(False, "--channels-last", help="channels-last memory layout for the network"),
+    launcher: Launcher = typer.Option("none", help="pytorch under torchrun"),
+    restart: bool = typer.Option(False, "--restart", help="discard finished images in the work dir and start over"),
+    fmt: Format = typer.Option("md", "--format", help="table format"),
+    save_predictions: bool = typer.Option(True, "--save-predictions/--no-save-predictions", help="keep a model's predictions in WORK/predictions/"),
+    report: bool = typer.Option(True, "--report/--no-report", help="write WORK/report.html (matbench report) next to the results"),
 ) -> None:
-    """Evaluate predictions or a model on a dataset; writes WORK/results.json and prints the table."""
+    """Score predictions or a model on a dataset.
+
+    Writes WORK/results.json (every image's values), keeps a journal a killed run resumes from,
+    writes WORK/report.html and prints the paper-style tables."""
     from .results import evaluate
 
-    _check_format(fmt)
     results = evaluate(dataset=dataset, data_root=data_root, dataset_options=dataset_option, predictions=predictions,
                        model=model, config=config, checkpoint=checkpoint, strategy=strategy,
                        strategy_options=strategy_option, random_weights=random_weights, metric_variant=metric_variant,
@@ -115,27 +130,29 @@ def eval_command(
 @app.command("predict")
 def predict_command(
     inputs: List[Path] = typer.Argument(..., help="images or folders of images"),
-    out: Path = typer.Option(Path("predictions"), help="output folder: <stem>.png, 8-bit alpha of the input's size"),
-    model: Optional[str] = typer.Option(None, help="model plugin (default: the plugin that declares itself the default network)"),
-    model_option: List[str] = typer.Option([], "--model-option", help="KEY=VALUE for the model plugin"),
-    trimap: List[Path] = typer.Option([], "--trimap", help="trimap files or folders, matched to the images by "
+    out: Path = typer.Option(Path("predictions"), metavar="DIR", help="output folder: <stem>.png, 8-bit alpha of the input's size"),
+    model: Optional[str] = typer.Option(None, metavar="NAME", help="model plugin (default: the plugin that declares itself the default network)"),
+    model_option: List[str] = typer.Option([], "--model-option", metavar="KEY=VALUE", help="an option of the model plugin (repeatable)"),
+    trimap: List[Path] = typer.Option([], "--trimap", metavar="FILE|DIR", help="trimap files or folders, matched to the images by "
                                                           "name (trimap-based models)"),
-    config: Optional[Path] = typer.Option(None, help="mmengine config with model / strategy / load_from"),
-    checkpoint: Optional[Path] = typer.Option(None, help="network weights (.pth, .safetensors; a folder or "
+    config: Optional[Path] = typer.Option(None, metavar="FILE", help="mmengine config with model / strategy / load_from"),
+    checkpoint: Optional[Path] = typer.Option(None, metavar="FILE|DIR", help="network weights (.pth, .safetensors; a folder or "
                                                          ".onnx file for models that load their own)"),
-    strategy: Optional[str] = typer.Option(None, help="inference strategy (default: the network's default_strategy)"),
-    strategy_option: List[str] = typer.Option([], "--strategy-option", help="KEY=VALUE for the strategy"),
-    random_weights: bool = typer.Option(False, help="smoke test without weights"),
-    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
-    amp: Optional[str] = typer.Option(None, help="fp16 or bf16 autocast"),
-    channels_last: bool = typer.Option(False, help="channels-last memory layout"),
-    cutout: bool = typer.Option(False, help="also write <stem>_cutout.png (RGBA)"),
-    composite: Optional[str] = typer.Option(None, help="also write the photo composited on this colour"),
-    save_trimap: bool = typer.Option(False, help="also write the global trimap <stem>_trimap.png"),
-    threads: Optional[int] = typer.Option(None, help="torch's CPU threads (default: the CPUs this process may use)"),
+    strategy: Optional[str] = typer.Option(None, metavar="NAME", help="inference strategy (default: the network's default_strategy)"),
+    strategy_option: List[str] = typer.Option([], "--strategy-option", metavar="KEY=VALUE", help="an option of the strategy (repeatable)"),
+    random_weights: bool = typer.Option(False, "--random-weights", help="smoke test without weights"),
+    device: Optional[str] = typer.Option(None, metavar="cpu|cuda[:N]", help="cpu or cuda (default: cuda when available)"),
+    amp: Optional[Amp] = typer.Option(None, help="autocast"),
+    channels_last: bool = typer.Option(False, "--channels-last", help="channels-last memory layout"),
+    cutout: bool = typer.Option(False, "--cutout", help="also write <stem>_cutout.png (RGBA)"),
+    composite: Optional[str] = typer.Option(None, metavar="COLOUR", help="also write the photo composited on this colour"),
+    save_trimap: bool = typer.Option(False, "--save-trimap", help="also write the global trimap <stem>_trimap.png"),
+    threads: Optional[int] = typer.Option(None, metavar="N", help="torch's CPU threads (default: the CPUs this process may use)"),
 ) -> None:
-    """Alpha mattes for photos: a network and its inference strategy, or a trimap-based model
-    given the photos' trimaps (--trimap)."""
+    """Alpha mattes for photos.
+
+    A network through its inference strategy (by default its official test procedure), or a
+    trimap-based model given the photos' trimaps (--trimap)."""
     from .evaluation.options import make_predict_job, resolve_device
     from .predict import run_predict
 
@@ -145,25 +162,25 @@ def predict_command(
                            composite=composite, save_trimap=save_trimap, trimaps=trimap,
                            model_options=model_option, threads=threads)
     written = run_predict(job)
-    typer.echo(f"wrote {len(written)} files to {out}")
+    typer.echo(f"wrote {len(written)} file{'' if len(written) == 1 else 's'} to {out}")
 
 
 @app.command("train")
 def train_command(
     config: Path = typer.Argument(..., help="an mmengine training config (configs/*.py)"),
-    work_dir: Optional[Path] = typer.Option(None, help="checkpoints and logs (default: work_dirs/<config name>)"),
-    resume: bool = typer.Option(False, help="continue from the work dir's last checkpoint"),
-    amp: Optional[str] = typer.Option(None, help="mixed precision: fp16 or bf16"),
-    channels_last: bool = typer.Option(False, help="channels-last memory layout for the model and its inputs"),
-    cfg_options: List[str] = typer.Option([], "--cfg-options", help="KEY=VALUE overrides of the config"),
+    work_dir: Optional[Path] = typer.Option(None, metavar="DIR", help="checkpoints and logs (default: work_dirs/<config name>)"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the work dir's last checkpoint"),
+    amp: Optional[Amp] = typer.Option(None, help="mixed precision"),
+    channels_last: bool = typer.Option(False, "--channels-last", help="channels-last memory layout for the model and its inputs"),
+    cfg_options: List[str] = typer.Option([], "--cfg-options", metavar="KEY=VALUE", help="an override of the config (repeatable)"),
     more_options: Optional[List[str]] = typer.Argument(None, metavar="[KEY=VALUE...]",
                                                        help="more overrides: --cfg-options a=1 b=2 works as in mmengine"),
-    launcher: str = typer.Option("none", help="none, or pytorch under torchrun (tools/dist_train.sh)"),
-    tensorboard: bool = typer.Option(False, help="also log to TensorBoard"),
-    threads: Optional[int] = typer.Option(None, help="CPU threads in all: torch gets those the training data "
+    launcher: Launcher = typer.Option("none", help="pytorch under torchrun (tools/dist_train.sh)"),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help="also log to TensorBoard"),
+    threads: Optional[int] = typer.Option(None, metavar="N", help="CPU threads in all: torch gets those the training data "
                                                      "loaders leave (default: the CPUs this process may use)"),
 ) -> None:
-    """Train a model from an mmengine config with mmengine's Runner."""
+    """Train a model from an mmengine config (mmengine's Runner)."""
     from .training.run import train
 
     out = train(config, work_dir=work_dir, resume=resume, amp=amp, channels_last=channels_last, cfg_options=[*cfg_options, *(more_options or [])],
@@ -171,7 +188,7 @@ def train_command(
     typer.echo(f"checkpoints and logs: {out}")
 
 
-@app.command("leaderboard", help=(
+@app.command("leaderboard", short_help="Paper-style tables from results files.", help=(
     "Paper-style tables from results files: one set per dataset and metric variant, every number recomputed "
     "from the files' per-image rows. LaTeX compiles with \\usepackage{booktabs} (and amssymb with --baseline). "
     "--out overwrites only a matbench leaderboard of the same format: Markdown and LaTeX files carry a first "
@@ -179,19 +196,19 @@ def train_command(
     "doctype, CSV files matbench's header row."))
 def leaderboard_command(
     results: Optional[List[Path]] = typer.Argument(None, help="results.json files (or work dirs)"),
-    fmt: str = typer.Option("md", "--format", help="output format: md|latex|csv|html"),
-    paper: bool = typer.Option(False, help="shorthand for --reference aim-readme (the rows of the paper matbench started from)"),
-    reference: List[str] = typer.Option([], "--reference", help="add a reference source's published rows "
+    fmt: Format = typer.Option("md", "--format", help="table format"),
+    paper: bool = typer.Option(False, "--paper", help="shorthand for --reference aim-readme (the rows of the paper matbench started from)"),
+    reference: List[str] = typer.Option([], "--reference", metavar="NAME", help="add a reference source's published rows "
                                                                   "(matbench list references); a run whose model "
                                                                   "published one of them is shown under it"),
-    pivot: Optional[str] = typer.Option(None, help="one table of this metric (any case: sad, SAD): a row per run, "
+    pivot: Optional[str] = typer.Option(None, metavar="METRIC", help="one table of this metric (any case: sad, SAD): a row per run, "
                                                    "a column per dataset"),
     ci: bool = typer.Option(False, "--ci", help="each mean gets ± half the width of its 95 % bootstrap interval "
                                                 "(CSV: <column>_ci95_lo / _hi columns)"),
-    baseline: Optional[str] = typer.Option(None, help="a run's label: mark each other run of its dataset and variant "
+    baseline: Optional[str] = typer.Option(None, metavar="LABEL", help="a run's label: mark each other run of its dataset and variant "
                                                       "significantly better ▲ / worse ▼ per column (paired Wilcoxon, "
                                                       "Holm, α = 0.05; CSV: <column>_vs_baseline, _p_wilcoxon)"),
-    columns: Optional[str] = typer.Option(None, help="choose and order columns: metric or group keys, e.g. "
+    columns: Optional[str] = typer.Option(None, metavar="KEY,...", help="choose and order columns: metric or group keys, e.g. "
                                                      "sad,mse,grad,type"),
     scale_mse: bool = typer.Option(False, "--scale-mse", help="show MSE and MAD ×10³, headed MSE (×10⁻³) "
                                                               "(md, latex, html; CSV keeps results units)"),
@@ -200,14 +217,13 @@ def leaderboard_command(
     trust_summary: bool = typer.Option(False, "--trust-summary", help="accept results files without per-image "
                                                                       "rows: show their stored summary as it is "
                                                                       "(noted; no interval, not compared)"),
-    out: Optional[Path] = typer.Option(None, help="also write the tables to this file; only a new file, an empty "
+    out: Optional[Path] = typer.Option(None, metavar="FILE", help="also write the tables to this file; only a new file, an empty "
                                                   "one or an earlier matbench leaderboard of the same format is "
                                                   "overwritten, never an input, a run's files or data"),
 ) -> None:
     """Paper-style tables from results files: one set per dataset and metric variant."""
     from .leaderboard import check_out, load_results, render, write
 
-    _check_format(fmt)
     if not results and not (paper or reference):
         raise MatbenchError("give results files, or --reference NAME / --paper to see published rows")
     loaded = load_results(results) if results else []
@@ -224,26 +240,65 @@ def leaderboard_command(
 def report_command(
     work_dirs: List[Path] = typer.Argument(..., help="work dirs of finished matbench eval runs (one dataset, "
                                                      "one metric variant)"),
-    out: Optional[Path] = typer.Option(None, help="the HTML page (default: WORK/report.html for one run, "
+    out: Optional[Path] = typer.Option(None, metavar="FILE", help="the HTML page (default: WORK/report.html for one run, "
                                                   "else report.html here); its pictures go to <stem>_files/. "
                                                   "Never replaces a file matbench did not write as a report"),
-    top: Optional[int] = typer.Option(None, help="the gallery shows only the N worst images (by the first run's "
+    top: Optional[int] = typer.Option(None, metavar="N", help="the gallery shows only the N worst images (by the first run's "
                                                  "first metric, in its direction)"),
-    unknown_only: bool = typer.Option(False, help="error maps and the worst region of the trimap's unknown "
+    unknown_only: bool = typer.Option(False, "--unknown-only", help="error maps and the worst region of the trimap's unknown "
                                                   "region only"),
 ) -> None:
-    """A visual report: tables with intervals, paired comparisons, plots, and a gallery of photos,
-    predictions, error maps and full-size crops of each photo's worst region."""
+    """A visual HTML report of finished runs.
+
+    Tables with intervals, paired comparisons, plots, and a gallery of photos, predictions, error
+    maps and full-size crops of each photo's worst region."""
     from .report import write_report
 
     default = work_dirs[0] / "report.html" if len(work_dirs) == 1 else Path("report.html")
     typer.echo(f"report: {write_report(work_dirs, out or default, top, unknown_only=unknown_only)}")
 
 
+@app.command("bench")
+def bench_command(
+    suite: Path = typer.Argument(..., help="a suite: an mmengine config listing datasets and runs "
+                                           "(configs/suites/*.py; format: matbench/suite/__init__.py)"),
+    work_dir: Optional[Path] = typer.Option(None, metavar="DIR", help="where the pairs, tables and reports go (default: the "
+                                                       "suite's work_dir, else work_dirs/suites/<suite name>)"),
+    threads: Optional[int] = typer.Option(None, metavar="N", help="CPU threads of each evaluation (pairs run one after the "
+                                                     "other; default: the CPUs this process may use)"),
+    fmt: Format = typer.Option("md", "--format", help="table format of what is printed and written to "
+                                                      "WORK/leaderboard.<ext>"),
+    pivot: str = typer.Option("sad", metavar="METRIC", help="the metric of the table across datasets"),
+    ci: bool = typer.Option(False, "--ci", help="95 % bootstrap intervals in the tables"),
+    restart: bool = typer.Option(False, "--restart", help="discard every pair's finished images and compute all again"),
+    report: bool = typer.Option(True, "--report/--no-report", help="write WORK/<dataset>/report.html for each dataset"),
+    device: Optional[str] = typer.Option(None, metavar="cpu|cuda[:N]", help="cpu or cuda for networks (default: cuda when available)"),
+) -> None:
+    """Run a benchmark suite: every run on every dataset (resumable; a failed pair does not stop the
+    others), then the tables across datasets and one report per dataset."""
+    from .suite import run_suite
+
+    out = run_suite(suite, work_dir=work_dir, threads=threads, fmt=fmt, pivot=pivot, ci=ci, restart=restart,
+                    report=report, device=device)
+    if out.text:
+        typer.echo(out.text)
+    for what, path in [("tables", out.leaderboard), *[(f"report ({k})", p) for k, p in out.reports.items()],
+                       ("record", out.record)]:
+        if path is not None:
+            typer.echo(f"{what}: {path}")
+    if out.failed:
+        typer.echo(f"matbench: error: {len(out.failed)} of {len(out.pairs)} pairs failed "
+                   f"(the others are kept; run the same command again after fixing them):", err=True)
+        for pair in out.failed:
+            typer.echo(f"matbench: error: {pair.name}: {pair.reason}", err=True)
+        raise typer.Exit(2)
+
+
 @app.command("warmup")
 def warmup_command() -> None:
-    """Compile every metric variant's kernels into numba's cache now (once per installation;
-    otherwise the first evaluation does it, about 40 s on 2 cores)."""
+    """Compile the metric kernels now, once per installation.
+
+    Otherwise the first evaluation compiles them (about 40 s on 2 cores)."""
     from .kernels import warm_all
 
     for line in warm_all():
@@ -252,11 +307,13 @@ def warmup_command() -> None:
 
 @app.command("demo")
 def demo_command(
-    work_dir: Path = typer.Option(Path("work_dirs/demo"), help="where the runs and tables go"),
-    models: List[str] = typer.Option([], "--model", help="trimap-based methods to compare "
+    work_dir: Path = typer.Option(Path("work_dirs/demo"), metavar="DIR", help="where the runs and tables go"),
+    models: List[str] = typer.Option([], "--model", metavar="NAME", help="trimap-based methods to compare "
                                                           "(default: those their plugins mark for the demo)"),
 ) -> None:
-    """The quickstart: classical methods on the embedded dataset, then the leaderboard."""
+    """The quickstart: classical methods on the embedded set.
+
+    Evaluates them with the official AIM metrics, prints the leaderboard, writes the report."""
     from .quickstart import run_demo
 
     typer.echo(run_demo(work_dir, models))
@@ -372,9 +429,11 @@ def main() -> None:
             raise
         typer.echo(f"matbench: error: {problem}", err=True)
         sys.exit(2)
-    except Exception as exc:  # usage errors of typer's (vendored) click
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
+    except Exception as exc:  # usage errors of typer's (vendored) click: one line too
+        if callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            message = " ".join(exc.format_message().replace("Value error, ", "").split())
+            command = getattr(getattr(exc, "ctx", None), "command_path", "matbench")
+            typer.echo(f"matbench: error: {message} (see {command} -h)", err=True)
             sys.exit(exc.exit_code)
         peer = _peer_failure(exc)
         if peer:
