@@ -86,7 +86,7 @@ __all__ = [
     "reference_file",
     # matbench's cache folder ($MATBENCH_CACHE; the embedded dataset keeps its files there)
     "cache_dir",
-    # trimaps made from an alpha (the rule of the AIM and GFM code)
+    # trimaps made from an alpha (the dilate/erode rule of several official codes)
     "dilate_erode",
     # training
     "PIPELINED_PREPROCESSOR",

@@ -371,11 +371,11 @@ def check_sizes(sizes_by_path: Mapping[str | os.PathLike, tuple[int, ...]]) -> N
         return
     counts = Counter(size for _, size in items)
     best = max(counts.values())
-    ref_size = next(size for _, size in items if counts[size] == best)
-    ref_path = next(p for p, size in items if size == ref_size)
+    common_size = next(size for _, size in items if counts[size] == best)
+    common_path = next(p for p, size in items if size == common_size)
     for path, size in items:
-        if size != ref_size:
-            raise InputError(path, f"size {size_text(size)} differs from {ref_path} {size_text(ref_size)}")
+        if size != common_size:
+            raise InputError(path, f"size {size_text(size)} differs from {common_path} {size_text(common_size)}")
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:

@@ -193,7 +193,7 @@ def run_guarded(call: Callable[[], Any], device: torch.device, amp: str | None, 
                 raise
             raise InputError(where, f"out of {'GPU ' if device.type == 'cuda' else ''}memory running the network "
                                     "on this image: try --strategy tiled (it bounds memory by its tile size), a "
-                                    "smaller ratio, or --amp fp16 on a GPU") from None
+                                    "smaller scale, or --amp fp16 on a GPU") from None
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -160,6 +160,7 @@ def write_outputs(job: PredictJob, stem: str, rgb: np.ndarray, result: dict[str,
 
 def run_predict(job: PredictJob) -> list[Path]:
     """Predict every image of ``job``; returns the files written."""
+    from rich.console import Console
     from rich.progress import Progress
 
     if job.composite:
@@ -181,7 +182,8 @@ def run_predict(job: PredictJob) -> list[Path]:
     trimaps = given_trimaps if uses_trimap else {}
     made_by = f"model '{job.model['type']}'" + (f" (strategy '{job.strategy['type']}')" if job.strategy else "")
     written: list[Path] = []
-    with Progress(transient=True) as progress, torch.no_grad():
+    console = Console(stderr=True)
+    with Progress(transient=True, console=console, disable=not console.is_terminal) as progress, torch.no_grad():
         name = " / ".join(filter(None, (job.model["type"], job.strategy.get("type"))))
         task = progress.add_task(name, total=len(images))
         for path in images:

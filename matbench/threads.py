@@ -3,7 +3,7 @@ process, data-loading processes and metric processes so that together they never
 
 Each of them would otherwise start as if it had the machine alone: on 2 cores a model's evaluation
 ran torch's 2 threads beside 2 loaders and 2 metric processes, and with one core busy elsewhere
-AimNet ``resize`` took 2.41 s an image instead of 0.27 s. The default budget is what this process
+a network's ``resize`` strategy took 2.41 s an image instead of 0.27 s. The default budget is what this process
 may really use: its CPU affinity and its cgroup's CPU quota (containers, Slurm), not the machine's
 core count.
 """

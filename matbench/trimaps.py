@@ -21,8 +21,8 @@ NOTE = "generated from the true alpha by matbench; not official trimaps"
 
 def dilate_erode(alpha8: np.ndarray, kernel_size: int) -> np.ndarray:
     """Known foreground: alpha = 255 eroded by an elliptic ``kernel_size`` kernel; known
-    background: outside alpha > 0 dilated by it; unknown (128) in between — the rule of the AIM
-    and GFM code (``gen_trimap_with_dilate``)."""
+    background: outside alpha > 0 dilated by it; unknown (128) in between — the rule of the
+    official codes' ``gen_trimap_with_dilate``."""
     import cv2
 
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_size, kernel_size))

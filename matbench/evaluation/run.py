@@ -200,7 +200,9 @@ def evaluate(job: EvalJob) -> dict:
             if job.restart:
                 journal.clear()
                 (work_dir / RESULTS_FILE).unlink(missing_ok=True)
-            signature = {"variant": job.variant, "dataset": _resolved(job.dataset), "source": predictor.describe()}
+            # options that only choose which images are listed (indices, skip, labels) do not make another run
+            listed = {k: v for k, v in _resolved(job.dataset).items() if k not in _LISTING_OPTIONS}
+            signature = {"variant": job.variant, "dataset": listed, "source": predictor.describe()}
             check_same_run(work_dir, signature, journal.has_rows() or (work_dir / RESULTS_FILE).exists())
         barrier()
         plan = journal.plan(names, inputs, run_digest)

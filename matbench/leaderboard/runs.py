@@ -202,7 +202,7 @@ def _place_under_published(published: list[Run], measured: list[Run]) -> list[Ru
 
 
 def _tagged(label: str, tag: str) -> str:
-    """``GCA`` -> ``GCA (published)``; ``AimNet (paper)`` -> ``AimNet (paper, published)``."""
+    """``Net`` -> ``Net (published)``; ``Net (paper)`` -> ``Net (paper, published)``."""
     if label.endswith(")") and "(" in label:
         return f"{label[:-1]}, {tag})"
     return f"{label} ({tag})"

@@ -7,7 +7,7 @@ from matbench.plugins import load_plugins
 from matbench.registry import DATASETS, MODELS, STRATEGIES
 
 CORE = Path(__file__).resolve().parents[2] / "matbench"
-FIRST_PARTY = ("matbench_aim", "matbench_classic", "matbench_datasets", "matbench_metrics")
+FIRST_PARTY = ("matbench_aim", "matbench_classic", "matbench_datasets", "matbench_metrics", "matbench_zoo")
 
 
 def _first_party(registry):

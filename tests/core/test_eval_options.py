@@ -17,10 +17,10 @@ def _args(root, pred, work):
 
 
 @pytest.mark.parametrize("option, needle", [
-    (["--format", "bogus"], "--format 'bogus'"),
+    (["--format", "bogus"], "'--format': 'bogus' is not one of 'md', 'latex', 'csv', 'html'"),
     (["--metric-workers", "-3"], "--metric-workers -3"),
     (["--workers", "-1"], "--workers -1"),
-    (["--launcher", "slurmm"], "--launcher 'slurmm'"),
+    (["--launcher", "slurmm"], "'--launcher': 'slurmm' is not one of 'none', 'pytorch'"),
 ])
 def test_bad_options_refused_before_work(tiny_aim500, tiny_predictions, tmp_path, option, needle):
     work = tmp_path / "w"

@@ -146,7 +146,7 @@ def test_huge_prediction_refused_before_decoding(tiny_aim500, tmp_path):
     pred = _huge_png(tmp_path / "a01.png")
     sample = {"name": "a01", "pred_path": str(pred), "alpha_path": str(tiny_aim500 / "mask" / "a01.png"),
               "trimap_path": str(tiny_aim500 / "trimap" / "a01.png")}
-    peak, message = _peak_mib(lambda: _load(sample))
+    peak, message = _peak_mib(lambda: _load(sample, {}))
     assert message == f"{pred}: size 6000x6000 differs from {sample['alpha_path']} 52x40"
     assert peak < 20, f"decoded before comparing sizes ({peak:.0f} MiB)"
 
