@@ -217,7 +217,10 @@ def build_network(model: dict, checkpoint: str | None, random_weights: bool, str
         load = getattr(network, "load_checkpoint", None)
         load(checkpoint) if callable(load) else load_strict(network, checkpoint)
     elif random_weights:
-        fill_deterministic(network)          # the same "random" network on every machine
+        # the same "random" network on every machine; a network whose plain random weights would
+        # not run (e.g. spectral norms far from converged) fills itself
+        fill = getattr(network, "fill_random_weights", None)
+        fill() if callable(fill) else fill_deterministic(network)
     else:
         raise MatbenchError(f"model '{model['type']}' needs --checkpoint (or --random-weights for "
                             "a smoke test; its results are marked as such)")

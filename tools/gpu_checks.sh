@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CUDA checks of issue 14 (training, evaluation, prediction, the speed-ups against the
+# The CUDA checks of issue 23 (training, evaluation, prediction, the speed-ups against the
 # official code, peak memory, fp16's effect on the metrics), as one run on a GPU machine; logs
 # and JSON figures go to $OUT.
 #
@@ -8,7 +8,7 @@
 #   echo /.whl/ >> .git/info/exclude; echo /.aimref/ >> .git/info/exclude
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #       --platform manylinux2014_x86_64 --platform any -d .whl \
-#       mmengine==0.10.7 addict yapf termcolor platformdirs pymatting isal
+#       mmengine-lite==0.10.7 addict yapf termcolor platformdirs pymatting isal
 #   rm -f .whl/matbench-*.whl && pip wheel --no-deps -w .whl .      # this checkout, as a wheel
 #   mkdir -p .aimref && cp -r <official AIM checkout>/core .aimref/     # for tools/official
 # then run `tools/gpu_checks.sh` with .whl and .aimref carried. Each step has its own time limit
@@ -46,6 +46,12 @@ step bench_train_loop 180 python3 tools/bench_train_loop.py \
 for s in hybrid resize tiled; do     # the embedded set through each strategy on CUDA
     step "eval_$s" 90 matbench eval --strategy "$s" --random-weights --device cuda --work-dir "$SCRATCH/eval_$s"
     cp "$SCRATCH/eval_$s/results.json" "$OUT/eval_$s.json" 2>/dev/null
+done
+# every network of the model zoo through its default (official) procedure on CUDA (4 images of the
+# embedded set, deterministic weights: a smoke test of the device path, not of accuracy)
+for m in GFM P3MNet MODNet GCA MatteFormer IndexNet; do
+    step "eval_zoo_$m" 120 matbench eval --model "$m" --random-weights --device cuda \
+        --dataset-option indices=4 --no-report --work-dir "$SCRATCH/zoo_$m"
 done
 # the whole evaluation (inference + ten values) against test.py + evaluate.py on the same GPU,
 # 48 images of 1200x1500; then fp16 autocast: its time and its largest change of each metric

@@ -225,6 +225,13 @@ class GCA(nn.Module):
         by the std, in ``x``'s precision (float32, as the official ``ToTensor``)."""
         return (x - x.new_tensor(MEAN).view(1, 3, 1, 1)) / x.new_tensor(STD).view(1, 3, 1, 1)
 
+    def fill_random_weights(self) -> None:
+        """``--random-weights``: the deterministic, conditioned weights of the parity tests (an
+        alpha that spans (0, 1), where plain seeded weights give NaN: GCA's spectral norms need converged vectors)."""
+        from .conditioning import conditioned_state
+
+        self.load_state_dict(conditioned_state())
+
     def forward(self, x: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
         onehot = F.one_hot(trimap_classes(trimap)[:, 0], num_classes=3).permute(0, 3, 1, 2).to(x.dtype)
         embedding, features = self.encoder(torch.cat((x, onehot), dim=1))

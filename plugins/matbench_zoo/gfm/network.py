@@ -244,6 +244,13 @@ class GFM(nn.Module):
         """RGB in [0, 1] (matbench's generic strategies) -> the 0..255 values the network takes."""
         return x * 255
 
+    def fill_random_weights(self) -> None:
+        """``--random-weights``: the deterministic, conditioned weights of the parity tests (an
+        alpha that spans (0, 1), where plain seeded weights saturate)."""
+        from .conditioning import conditioned_state
+
+        self.load_state_dict(conditioned_state(backbone=self.backbone, rosta=self.rosta))
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         e0 = self.encoder0(x)
         e1 = self.encoder1(e0)

@@ -198,6 +198,13 @@ class IndexNet(nn.Module):
         does, returned in ``x``'s dtype."""
         return ((x.double() - self.mean) / self.std).to(x.dtype)
 
+    def fill_random_weights(self) -> None:
+        """``--random-weights``: the deterministic, conditioned weights of the parity tests (an
+        alpha that spans (0, 1), where plain seeded weights saturate)."""
+        from .conditioning import conditioned_state
+
+        self.load_state_dict(conditioned_state())
+
     def forward(self, x: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
         x = torch.cat((x, trimap.to(x.dtype)), dim=1)
         l0, l0p, idx0 = index_pool(self.layer0(x), self.index0)

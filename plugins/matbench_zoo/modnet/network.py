@@ -188,6 +188,13 @@ class MODNet(nn.Module):
         """RGB in [0, 1] -> [-1, 1], as the official ``Normalize((0.5,) * 3, (0.5,) * 3)``."""
         return (image - 0.5) / 0.5
 
+    def fill_random_weights(self) -> None:
+        """``--random-weights``: the deterministic, conditioned weights of the parity tests (an
+        alpha that spans (0, 1), where plain seeded weights saturate)."""
+        from .conditioning import conditioned_state
+
+        self.load_state_dict(conditioned_state(hr_channels=self.hr_channels))
+
     def forward(self, img: torch.Tensor, inference: bool = True):
         semantic, lr8x, (enc2x, enc4x) = self.lr_branch(img, inference)
         detail, hr2x = self.hr_branch(img, enc2x, enc4x, lr8x, inference)

@@ -193,6 +193,13 @@ class P3MNet(nn.Module):
         std = image.new_tensor(STD)[:, None, None]
         return (image - mean) / std
 
+    def fill_random_weights(self) -> None:
+        """``--random-weights``: the deterministic, conditioned weights of the parity tests (an
+        alpha that spans (0, 1), where plain seeded weights saturate)."""
+        from .conditioning import conditioned_state
+
+        self.load_state_dict(conditioned_state())
+
     def forward(self, x: torch.Tensor, side_outputs: bool = False) -> tuple[torch.Tensor, ...]:
         e0 = self.encoder0(x)
         e0p, id0 = self.mp0(e0)
