@@ -144,9 +144,9 @@ def predict_command(
     device: Optional[str] = typer.Option(None, metavar="cpu|cuda[:N]", help="cpu or cuda (default: cuda when available)"),
     amp: Optional[Amp] = typer.Option(None, help="autocast"),
     channels_last: bool = typer.Option(False, "--channels-last", help="channels-last memory layout"),
-    cutout: bool = typer.Option(False, "--cutout", help="also write <stem>_cutout.png (RGBA)"),
-    composite: Optional[str] = typer.Option(None, metavar="COLOUR", help="also write the photo composited on this colour"),
-    save_trimap: bool = typer.Option(False, "--save-trimap", help="also write the global trimap <stem>_trimap.png"),
+    cutout: bool = typer.Option(False, "--cutout", help="also write OUT/cutout/<stem>.png (RGBA)"),
+    composite: Optional[str] = typer.Option(None, metavar="COLOUR", help="also write the photo composited on this colour, in OUT/composite/"),
+    save_trimap: bool = typer.Option(False, "--save-trimap", help="also write the global trimap OUT/trimap/<stem>.png"),
     threads: Optional[int] = typer.Option(None, metavar="N", help="torch's CPU threads (default: the CPUs this process may use)"),
 ) -> None:
     """Alpha mattes for photos.

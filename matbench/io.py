@@ -150,7 +150,7 @@ def _check_png_rows(path: Path) -> None:
             size += len(inflate.decompress(data[pos + 8:pos + 8 + length]))
         pos += 12 + length
     if size < row * height:
-        raise InputError(path, f"PNG image data ends after {size // row} of {height} rows (the rest would "
+        raise InputError(path, f"cannot read image: PNG image data ends after {size // row} of {height} rows (the rest would "
                                "read as zeros)")
 
 

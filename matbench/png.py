@@ -80,7 +80,7 @@ def read_grey8_png(path: str | os.PathLike) -> np.ndarray | None:
         reason = str(exc).split(": ", 1)[-1]
         raise InputError(path, f"cannot read image: corrupt PNG image data (zlib: {reason})") from None
     if len(raw) < height * stride:
-        raise InputError(path, f"PNG image data ends after {len(raw) // stride} of {height} rows (the rest would "
+        raise InputError(path, f"cannot read image: PNG image data ends after {len(raw) // stride} of {height} rows (the rest would "
                                "read as zeros)")
     pixels = np.empty((height, width), np.uint8)
     bad_row = _unfilter(np.frombuffer(raw, np.uint8), pixels)

@@ -40,10 +40,10 @@ def test_predict_writes_alpha_extras_and_handles_odd_inputs(photos, tmp_path):
     for stem, size in sizes.items():
         alpha = Image.open(out / f"{stem}.png")
         assert alpha.mode == "L" and alpha.size == size, stem
-        assert Image.open(out / f"{stem}_cutout.png").mode == "RGBA"
-        assert Image.open(out / f"{stem}_on_00ff00.png").size == size
-        assert set(np.unique(np.asarray(Image.open(out / f"{stem}_trimap.png")))) <= {0, 128, 255}
-    cutout = np.asarray(Image.open(out / "plain_cutout.png"))
+        assert Image.open(out / "cutout" / f"{stem}.png").mode == "RGBA"
+        assert Image.open(out / "composite" / f"{stem}_on_00ff00.png").size == size
+        assert set(np.unique(np.asarray(Image.open(out / "trimap" / f"{stem}.png")))) <= {0, 128, 255}
+    cutout = np.asarray(Image.open(out / "cutout" / "plain.png"))
     assert np.array_equal(cutout[..., 3], np.asarray(Image.open(out / "plain.png")))
 
 
