@@ -275,7 +275,9 @@ def _grey8(path: str | os.PathLike) -> np.ndarray | None:
 def _read_matte(path: str | os.PathLike, what: str, as_uint8: bool = False) -> np.ndarray:
     pixels = _grey8(path)
     if pixels is not None:
-        return pixels if as_uint8 else pixels / 255.0
+        from .png import unit_scaled
+
+        return pixels if as_uint8 else unit_scaled(pixels)
     img = _open(path)
     warn_misnamed(path, img.format)
     mode = img.mode
@@ -341,9 +343,13 @@ def _decoded_trimap(path: str | os.PathLike) -> np.ndarray:
 
 def read_trimap(path: str | os.PathLike) -> np.ndarray:
     """A trimap as uint8 HxW whose values are all 0, 128 or 255."""
+    from .png import count_other_than
+
     arr = _grey8(path)
     if arr is None:
         arr = _decoded_trimap(path)
+    elif not count_other_than(arr, TRIMAP_VALUES):     # the fast reader's processes: one compiled pass
+        return arr
     counts = np.bincount(arr.ravel(), minlength=256)     # one pass: cheaper than np.isin
     counts[list(TRIMAP_VALUES)] = 0
     n_bad = int(counts.sum())

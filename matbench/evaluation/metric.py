@@ -93,6 +93,27 @@ def check_values(metric_cls: type, values: Any, sample: dict) -> dict[str, float
     return out
 
 
+def keep_freed_memory() -> None:
+    """Let this process's C allocator keep the memory it frees for the next image (glibc only;
+    nothing elsewhere). By default each image-sized array is a fresh ``mmap`` whose every page
+    faults in again on first touch, and freed heap is handed back at once: a metric worker's
+    image then costs ~12 % more CPU (``tools/bench_eval.py``: 0.050 against 0.057 s an image at
+    1200x1500). The peak is unchanged; the resident memory stays at it between images."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    if not mallopt(m_mmap_threshold, 1 << 30):  # arrays up to 1 GiB from the heap, not an mmap each
+        mallopt(m_mmap_threshold, 32 << 20)       # older glibc's most
+    mallopt(m_trim_threshold, (1 << 31) - 1)  # keep freed heap
+    mallopt(m_top_pad, 64 << 20)              # grow the heap in 64 MiB steps
+
+
 def warm_up(metric_cls: type) -> None:
     """Prepare a worker process: turn on the fast PNG reader (it reads three files an image), and
     score a tiny made-up image once, so that what the first real image would pay for (numba
@@ -100,6 +121,7 @@ def warm_up(metric_cls: type) -> None:
     from ..io import use_fast_png
 
     use_fast_png()
+    keep_freed_memory()
     if metric_cls.extra_inputs:
         return
     ramp = np.linspace(0.0, 1.0, 64).reshape(8, 8)

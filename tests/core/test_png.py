@@ -168,6 +168,28 @@ def test_every_filter_forced(inflate, tmp_path, shape, filters):
         assert np.array_equal(assert_same_as_pillow(path), pixels), (kind, types)
 
 
+@pytest.mark.parametrize("width", [1, 3, 4, 5, 8, 37])
+@pytest.mark.parametrize("height", [3, 4, 5, 7, 9, 13])
+def test_paeth_runs_of_every_length(tmp_path, width, height):
+    """Runs of 1 to 13 Paeth rows (decoded four, two or one at a time) at widths around the
+    four-row decoder's minimum, after and before other filter types."""
+    for kind in ("random", "smooth"):
+        pixels = image(kind, (height + 2, width), seed=width + height)
+        path = write(tmp_path, png_bytes(pixels, [2] + [4] * height + [1]))
+        assert np.array_equal(assert_same_as_pillow(path), pixels), (kind, width, height)
+
+
+def test_unit_scaled_and_trimap_count_are_numpys():
+    from matbench.png import count_other_than, unit_scaled
+
+    pixels = np.random.default_rng(5).integers(0, 256, (37, 53), dtype=np.uint8)
+    assert unit_scaled(pixels).tobytes() == (pixels / 255.0).tobytes()
+    assert unit_scaled(pixels[:, ::2]).tobytes() == (pixels[:, ::2] / 255.0).tobytes()
+    assert count_other_than(pixels, (0, 128, 255)) == np.isin(pixels, [0, 128, 255], invert=True).sum()
+    trimap = np.where(pixels < 85, 0, np.where(pixels < 170, 128, 255)).astype(np.uint8)
+    assert count_other_than(trimap, (0, 128, 255)) == 0
+
+
 def test_paeth_ties():
     """The test's own predictor breaks ties as the spec says: a before c, b before c."""
     a, b, c = np.array([10, 25, 10]), np.array([25, 10, 20]), np.array([20, 20, 15])
