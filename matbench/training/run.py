@@ -179,7 +179,11 @@ def _load_safely(path: Path) -> Any:
 
 def _set_threads(cfg) -> None:
     """torch's threads: the budget (``--threads``, default the CPUs this process may use, its share
-    under torchrun) less the training DataLoader's processes."""
+    under torchrun), all of it. The DataLoader's processes are not subtracted: they fill their
+    prefetch queue and then wait while the step runs (tools/bench_train_loop.py: a loader
+    delivers ~80 batches/s against ~0.3 steps/s), and taking their share from torch halved the
+    step's speed on an idle machine. Waiting OpenMP threads sleep (``OMP_WAIT_POLICY=PASSIVE``),
+    so a busy loader costs the step little."""
     import os
 
     from ..threads import available_cpus, set_torch_threads
@@ -188,8 +192,7 @@ def _set_threads(cfg) -> None:
     if threads is not None and threads < 1:
         raise MatbenchError(f"--threads {threads}: expected 1 or more")
     total = threads or max(1, available_cpus() // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", 1))))
-    loaders = int((cfg.get("train_dataloader") or {}).get("num_workers", 0) or 0)
-    set_torch_threads(max(1, total - loaders))
+    set_torch_threads(total)
 
 
 def _build_runner(cfg, config: Path):

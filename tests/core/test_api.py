@@ -72,3 +72,19 @@ def test_available_cpus_honours_the_affinity_mask():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "1", out.stderr
     assert available_cpus() == len(os.sched_getaffinity(0))
+
+
+def test_training_gives_torch_the_whole_budget(monkeypatch):
+    """Training loaders wait on a full queue while the step runs: they do not take torch's threads."""
+    import torch
+    from mmengine.config import Config
+
+    from matbench.training.run import _set_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        _set_threads(Config(dict(threads=2, train_dataloader=dict(num_workers=2))))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
