@@ -246,3 +246,20 @@ def test_eval_am2k_scores_the_saved_predictions(checkpoint, am2k, predicted, tmp
         alpha8 = np.asarray(Image.open(am2k / "validation" / "mask" / f"{name}.png"))
         trimap = np.asarray(Image.open(am2k / "validation" / "trimap" / f"{name}.png"))
         assert {k: rows[name][k] for k in KEYS} == aim_metrics(saved / 255.0, alpha8 / 255.0, trimap)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64])
+@pytest.mark.parametrize("shape, out", [((3, 97, 131), (31, 64)), ((1, 50, 40), (7, 3)), ((3, 20, 30), (40, 12))])
+def test_scipys_gaussian_passes_equal_the_tensor_passes(dtype, shape, out):
+    """The CPU resize filters with SciPy, CUDA with tensor passes: both must give the same bits."""
+    from matbench_zoo.gfm.resize import gaussian_pass, gaussian_passes_cpu
+
+    g = torch.Generator().manual_seed(sum(shape))
+    x = (torch.randint(0, 256, shape, dtype=torch.uint8, generator=g) if dtype == torch.uint8
+         else torch.rand(shape, generator=g, dtype=dtype))
+    sigmas = tuple(max(0.0, (n / m - 1) / 2) for n, m in zip(shape[1:], out))
+    expected = x.double()
+    for dim, sigma in zip((1, 2), sigmas):
+        if sigma > 1e-15:
+            expected = gaussian_pass(expected, dim, sigma, dtype)
+    assert torch.equal(gaussian_passes_cpu(x, sigmas), expected)

@@ -71,6 +71,22 @@ def gaussian_pass(x: torch.Tensor, dim: int, sigma: float, store: torch.dtype) -
     return acc.to(store).double() if store != torch.float64 else acc
 
 
+def gaussian_passes_cpu(x: torch.Tensor, sigmas: tuple[float, float]) -> torch.Tensor:
+    """Both passes of :func:`gaussian_pass` (along H with ``sigmas[0]``, then W; 0: none) on a
+    CPU tensor, by SciPy's ``correlate1d`` itself with the same weights: it accumulates in the
+    same order and stores in ``x``'s dtype (uint8 truncated) as 0.17.2's call did, ~6x faster than
+    the tensor passes. Returns float64 holding the stored values."""
+    from scipy.ndimage import correlate1d
+
+    array = x.numpy()
+    for axis, sigma in ((1, sigmas[0]), (2, sigmas[1])):
+        if sigma > 1e-15:
+            taps = gaussian_weights(sigma)
+            kernel = np.array(taps[:0:-1] + taps, dtype=np.float64)
+            array = correlate1d(array, kernel, axis=axis, output=array.dtype, mode="mirror")
+    return torch.from_numpy(np.ascontiguousarray(array)).double()
+
+
 def _normalise(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Hartley normalisation: the matrix moving the centroid to 0 and the RMS distance to sqrt 2,
     and the moved points."""
@@ -143,11 +159,14 @@ def resize(x: torch.Tensor, out_shape: tuple[int, int]) -> torch.Tensor:
         raise ValueError(f"resize: expected a C x H x W uint8/float32/float64 tensor, got {tuple(x.shape)} {x.dtype}")
     out_shape = (int(out_shape[0]), int(out_shape[1]))
     dtype = x.dtype
-    image = x.double()
-    for dim, (n_in, n_out) in ((1, (x.shape[1], out_shape[0])), (2, (x.shape[2], out_shape[1]))):
-        sigma = max(0.0, (n_in / n_out - 1) / 2)
-        if sigma > 1e-15:
-            image = gaussian_pass(image, dim, sigma, dtype)
+    sigmas = (max(0.0, (x.shape[1] / out_shape[0] - 1) / 2), max(0.0, (x.shape[2] / out_shape[1] - 1) / 2))
+    if x.device.type == "cpu":
+        image = gaussian_passes_cpu(x, sigmas)
+    else:
+        image = x.double()
+        for dim, sigma in ((1, sigmas[0]), (2, sigmas[1])):
+            if sigma > 1e-15:
+                image = gaussian_pass(image, dim, sigma, dtype)
     if dtype == torch.uint8:
         image = image * (1 / 255)
     out = _warp(image, out_shape, single=dtype == torch.float32)
