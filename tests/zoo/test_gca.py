@@ -14,9 +14,9 @@ import pytest
 import torch
 from PIL import Image
 
+from comp1k_mini import assert_rows_score_the_predictions, mini_comp1k
 from conftest import ROOT, load_tool
 from matbench.api import InputError
-from matbench_metrics.dim import dim_metrics
 from matbench_zoo.gca.conditioning import conditioned_state
 from matbench_zoo.gca.network import GCA
 from matbench_zoo.gca.strategies import reflect_indices
@@ -165,36 +165,14 @@ def test_a_checkpoint_that_runs_code_is_a_one_line_error(scenes, tmp_path):
     assert "this ran code" not in proc.stdout
 
 
-def _mini_comp1k(root: Path) -> Path:
-    """The pre-merged Composition-1k layout (merged/, alpha_copy/, trimaps/) of the golden scenes."""
-    for sub in ("merged", "alpha_copy", "trimaps"):
-        (root / sub).mkdir(parents=True)
-    for k, name in enumerate(CASES.CASES):
-        rgb, trimap = CASES.scene(name)
-        rng = np.random.default_rng(k)
-        alpha = np.where(trimap == 128, rng.integers(0, 256, trimap.shape), trimap).astype(np.uint8)
-        Image.fromarray(rgb).save(root / "merged" / f"{name}.png")
-        Image.fromarray(alpha).save(root / "alpha_copy" / f"{name}.png")
-        Image.fromarray(trimap).save(root / "trimaps" / f"{name}.png")
-    return root
-
-
 def test_eval_on_comp1k_scores_what_predict_writes(released, predicted, tmp_path):
-    root = _mini_comp1k(tmp_path / "comp1k")
+    root = mini_comp1k(tmp_path / "comp1k", CASES)
     work = tmp_path / "work"
     proc = matbench("eval", "--model", "GCA", "--checkpoint", str(released), "--dataset", "comp1k",
                     "--data-root", str(root), "--work-dir", str(work), "--no-report", "--metric-workers", "0")
     assert proc.returncode == 0, proc.stderr
     results = json.loads((work / "results.json").read_text())
-    rows = {row["name"]: row for row in results["per_image"]}
-    assert sorted(rows) == sorted(CASES.CASES)
-    for name, row in rows.items():
-        saved = read8(work / "predictions" / f"{name}.png")
-        assert np.array_equal(saved, read8(predicted / f"{name}.png"))          # eval scores what predict writes
-        expected = dim_metrics(saved / 255.0, read8(root / "alpha_copy" / f"{name}.png") / 255.0,
-                               read8(root / "trimaps" / f"{name}.png"))
-        for key, value in expected.items():
-            assert row[key] == pytest.approx(value, rel=1e-12, abs=1e-15), (name, key)
+    assert_rows_score_the_predictions(results, work, root, predicted, CASES.CASES)
     table = matbench("leaderboard", str(work / "results.json"), "--reference", "gca-readme")
     assert table.returncode == 0, table.stderr
     assert table.stdout.count("**Table") == 1                                  # the run beside the published row

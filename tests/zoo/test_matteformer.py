@@ -7,7 +7,6 @@ and `matbench eval` on a miniature Composition-1k next to the published row."""
 from __future__ import annotations
 
 import json
-import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +16,10 @@ import pytest
 import torch
 from PIL import Image
 
+from comp1k_mini import assert_rows_score_the_predictions, mini_comp1k
 from conftest import ROOT, load_tool
 from matbench.api import InputError, STRATEGIES, build, image_tensor, run_strategy, to_uint8
 from matbench.networks import trimap_tensor
-from matbench_metrics.dim import dim_metrics
 from matbench_zoo.matteformer import MatteFormer
 from matbench_zoo.matteformer.conditioning import conditioned_state
 from matbench_zoo.matteformer.strategy import reflect_index
@@ -205,36 +204,14 @@ def test_wrong_checkpoints_are_named(tmp_path, case, needle):
     assert needle in str(info.value) and str(path) in str(info.value)
 
 
-def mini_comp1k(root: Path) -> Path:
-    """The pre-merged Composition-1k layout (merged/, alpha_copy/, trimaps/) of the golden scenes."""
-    for sub in ("merged", "alpha_copy", "trimaps"):
-        (root / sub).mkdir(parents=True)
-    for k, name in enumerate(CASES.CASES):
-        rgb, trimap = CASES.scene(name)
-        rng = np.random.default_rng(k)
-        alpha = np.where(trimap == 128, rng.integers(0, 256, trimap.shape), trimap).astype(np.uint8)
-        Image.fromarray(rgb).save(root / "merged" / f"{name}.png")
-        Image.fromarray(alpha).save(root / "alpha_copy" / f"{name}.png")
-        Image.fromarray(trimap).save(root / "trimaps" / f"{name}.png")
-    return root
-
-
 def test_eval_on_comp1k_scores_what_predict_writes(released, predicted, tmp_path):
-    root = mini_comp1k(tmp_path / "comp1k")
+    root = mini_comp1k(tmp_path / "comp1k", CASES)
     work = tmp_path / "work"
     ok(matbench("eval", "--model", "MatteFormer", "--checkpoint", released, "--dataset", "comp1k", "--data-root", root,
                 "--work-dir", work, "--no-report", "--workers", "0", "--metric-workers", "0", "--device", "cpu"))
     results = json.loads((work / "results.json").read_text())
     assert results["meta"]["source"]["strategy"] == {"type": "matteformer-inference"}
-    rows = {row["name"]: row for row in results["per_image"]}
-    assert sorted(rows) == sorted(CASES.CASES)
-    for name, row in rows.items():
-        saved = read8(work / "predictions" / f"{name}.png")
-        assert np.array_equal(saved, read8(predicted / f"{name}.png"))          # eval scores what predict writes
-        expected = dim_metrics(saved / 255.0, read8(root / "alpha_copy" / f"{name}.png") / 255.0,
-                               read8(root / "trimaps" / f"{name}.png"))
-        for key, value in expected.items():
-            assert row[key] == pytest.approx(value, rel=1e-12, abs=1e-15), (name, key)
+    assert_rows_score_the_predictions(results, work, root, predicted, CASES.CASES)
     lines = ok(matbench("leaderboard", "--reference", "matteformer-readme", work / "results.json")).stdout.splitlines()
     published = next(i for i, line in enumerate(lines) if line.startswith("| MatteFormer (published)"))
     assert "23.80" in lines[published] and "18.90" in lines[published]
