@@ -10,7 +10,7 @@ registers its classes. It imports only from here (the first-party plugins do too
         def predict(self, image, trimap):      # uint8 HxWx3, uint8 HxW (0/128/255)
             return trimap / 255.0              # -> float HxW in [0, 1]
 
-What each kind of plugin provides (contracts in the README, "Writing a plugin"):
+What each kind of plugin provides (contracts in docs/plugins.md):
 
 * models (``MODELS``): a :class:`TrimapMattingModel` (image + trimap -> alpha, native size), or a
   network — a ``torch.nn.Module`` whose ``forward`` takes N x 3 x H x W RGB in [0, 1] (after its

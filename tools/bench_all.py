@@ -1,4 +1,4 @@
-"""Every benchmark of tools/ in one go, summed up as the Markdown performance table of the README.
+"""Every benchmark of tools/ in one go, summed up as the Markdown performance table of docs/performance.md.
 
     python tools/bench_all.py [--quick] [--dir DIR] [--json FILE]
     AIM_REF=/path/to/AIM python tools/bench_all.py --quick     # with the official columns
