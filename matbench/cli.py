@@ -419,6 +419,10 @@ def main() -> None:
     except (Interrupted, KeyboardInterrupt) as exc:
         # data-loader workers the same signal ended complain from destructors: noise by now
         sys.unraisablehook = lambda unraisable: None
+        # a second Ctrl-C while the process winds down: ignored (the interpreter's finalisation
+        # would put back the default handler, which kills without the exit code that says "resume")
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
         typer.echo(INTERRUPTED_MESSAGE, err=True)
         sys.exit(128 + getattr(exc, "signum", signal.SIGINT))
     except (typer.Exit, typer.Abort) as exc:

@@ -77,3 +77,28 @@ def test_eval_hybrid_on_the_embedded_dataset(tmp_path):
     assert len(results["per_image"]) == 14
     assert all(np.isfinite(r["sad"]) and r["sad"] > 0 for r in results["per_image"])
     assert "AimNet / hybrid (random weights)" in res.stdout
+
+
+def test_predict_with_extras_then_eval_of_its_folder(tmp_path):
+    """The mattes folder of ``predict --cutout --composite --save-trimap`` is scored as it is:
+    the extras are in sub-folders, so ``eval --predictions`` finds exactly one matte per photo."""
+    data = tmp_path / "set"
+    rng = np.random.default_rng(7)
+    for sub in ("image", "alpha", "trimap"):
+        (data / sub).mkdir(parents=True)
+    for k in range(3):
+        alpha = np.clip(np.linspace(-1, 2, 200)[None, :] + rng.normal(0, 0.05, (150, 200)), 0, 1)
+        trimap = np.where(alpha < 0.02, 0, np.where(alpha > 0.98, 255, 128)).astype(np.uint8)
+        Image.fromarray(scene(150, 200, seed=k)).save(data / "image" / f"p{k}.png")
+        Image.fromarray(np.round(alpha * 255).astype(np.uint8)).save(data / "alpha" / f"p{k}.png")
+        Image.fromarray(trimap).save(data / "trimap" / f"p{k}.png")
+    out = tmp_path / "P"
+    res = matbench("predict", data / "image", "--random-weights", "--strategy", "resize", "--device", "cpu",
+                   "--out", out, "--cutout", "--composite", "green", "--save-trimap")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in out.iterdir() if p.is_file() and p.suffix == ".png") == ["p0.png", "p1.png", "p2.png"]
+    res = matbench("eval", "--dataset", "folder", "--data-root", data, "--predictions", out,
+                   "--work-dir", tmp_path / "W", "--no-report")
+    assert res.returncode == 0, res.stderr
+    results = json.loads((tmp_path / "W" / "results.json").read_text())
+    assert sorted(row["name"] for row in results["per_image"]) == ["p0", "p1", "p2"]
