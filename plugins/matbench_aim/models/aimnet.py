@@ -91,14 +91,7 @@ class AimNet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.resnet = ResNet34MP()
-        r = self.resnet
-        self.encoder0 = nn.Sequential(r.conv1, r.bn1, r.relu)
-        self.mp0, self.encoder1 = r.maxpool1, nn.Sequential(r.layer1)
-        self.mp1, self.encoder2 = r.maxpool2, r.layer2
-        self.mp2, self.encoder3 = r.maxpool3, r.layer3
-        self.mp3, self.encoder4 = r.maxpool4, r.layer4
-        self.mp4 = r.maxpool5
+        ResNet34MP().attach_as_encoder(self)       # resnet.*, and encoder0..4 / mp0..4 (official names)
         # global (semantic) decoder
         self.psp_module = PSPModule(512, 512, (1, 3, 5))
         self.psp4 = self._psp_side(256, 2)

@@ -64,6 +64,18 @@ class ResNet34MP(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
+    def attach_as_encoder(self, network: nn.Module) -> None:
+        """Make this backbone ``network.resnet`` and give its stages the names AimNet's and
+        P3M-Net's official code gives them (``encoder0``..``encoder4``, ``mp0``..``mp4``: the same
+        modules twice, so their checkpoints hold the tied keys under both names)."""
+        network.resnet = self
+        network.encoder0 = nn.Sequential(self.conv1, self.bn1, self.relu)
+        network.mp0, network.encoder1 = self.maxpool1, nn.Sequential(self.layer1)
+        network.mp1, network.encoder2 = self.maxpool2, self.layer2
+        network.mp2, network.encoder3 = self.maxpool3, self.layer3
+        network.mp3, network.encoder4 = self.maxpool4, self.layer4
+        network.mp4 = self.maxpool5
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool1(self.relu(self.bn1(self.conv1(x))))[0]
         x = self.layer1(self.maxpool2(x)[0])

@@ -159,15 +159,7 @@ class P3MNet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.resnet = ResNet34MP()
-        r = self.resnet
-        # the encoder: aliases of the backbone's modules (official names)
-        self.encoder0 = nn.Sequential(r.conv1, r.bn1, r.relu)
-        self.mp0, self.encoder1 = r.maxpool1, nn.Sequential(r.layer1)
-        self.mp1, self.encoder2 = r.maxpool2, r.layer2
-        self.mp2, self.encoder3 = r.maxpool3, r.layer3
-        self.mp3, self.encoder4 = r.maxpool4, r.layer4
-        self.mp4 = r.maxpool5
+        ResNet34MP().attach_as_encoder(self)       # resnet.*, and encoder0..4 / mp0..4 (official names)
         # the fusion blocks
         self.tfi_3, self.tfi_2, self.tfi_1, self.tfi_0 = TFI(256), TFI(128), TFI(64), TFI(64)
         self.sbfi_2, self.sbfi_1, self.sbfi_0 = SBFI(128, 8), SBFI(64, 4), SBFI(64, 2)
