@@ -233,7 +233,9 @@ def _kind(registry: Any) -> str | None:
 
 
 def _reason(exc: Exception) -> str:
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip("'\"")
+    # a KeyError's str() is its key's repr: the key itself reads better
+    message = str(exc.args[0]) if isinstance(exc, KeyError) and len(exc.args) == 1 else str(exc)
+    text = (message.strip().splitlines() or [type(exc).__name__])[0]
     clash = re.search(r"(\S+) is already registered in (\w+) at ([\w.]+)", text)
     if clash:
         name, kind, owner = clash.groups()

@@ -15,13 +15,25 @@ from mmengine.registry import Registry
 
 from .errors import MatbenchError
 
-MODELS = Registry("model", parent=MMENGINE_MODELS, scope="matbench")
-DATASETS = Registry("dataset", parent=MMENGINE_DATASETS, scope="matbench")
-METRICS = Registry("metric", parent=MMENGINE_METRICS, scope="matbench")
-TRANSFORMS = Registry("transform", parent=MMENGINE_TRANSFORMS, scope="matbench")
-STRATEGIES = Registry("strategy", scope="matbench")
+class PluginRegistry(Registry):
+    """mmengine's Registry whose ``get`` first imports the plugin that registers the name (by the
+    plugin index, :func:`matbench.plugins.load_plugins_for`): ``METRICS.get("aim")`` in a plugin,
+    a script or a config works before any plugin was loaded, as :func:`lookup` does."""
+
+    def get(self, key: str) -> Any:
+        if isinstance(key, str) and key not in self._module_dict:
+            from .plugins import load_plugins_for
+
+            load_plugins_for(self, key)
+        return super().get(key)
+
+MODELS = PluginRegistry("model", parent=MMENGINE_MODELS, scope="matbench")
+DATASETS = PluginRegistry("dataset", parent=MMENGINE_DATASETS, scope="matbench")
+METRICS = PluginRegistry("metric", parent=MMENGINE_METRICS, scope="matbench")
+TRANSFORMS = PluginRegistry("transform", parent=MMENGINE_TRANSFORMS, scope="matbench")
+STRATEGIES = PluginRegistry("strategy", scope="matbench")
 #: published results: loaders of reference files (:mod:`matbench.leaderboard.references`)
-REFERENCES = Registry("reference", scope="matbench")
+REFERENCES = PluginRegistry("reference", scope="matbench")
 
 
 def _runner_children() -> dict[str, Registry]:

@@ -109,8 +109,9 @@ def network_source(cfg: dict, model_cfg: dict, strategy: Optional[str], strategy
     lookup(STRATEGIES, strategy_cfg["type"])
     ckpt = str(checkpoint) if checkpoint else cfg.get("load_from")
     if not ckpt and not random_weights:
-        raise MatbenchError(f"model '{model_cfg['type']}' has no weights: {weights_hint(model_cfg['type'])} "
-                            "(or --random-weights for a smoke test)")
+        hint = weights_hint(model_cfg["type"])
+        smoke = "" if "--random-weights" in hint else " (or --random-weights for a smoke test)"
+        raise MatbenchError(f"model '{model_cfg['type']}' has no weights: {hint}{smoke}")
     return strategy_cfg, ckpt
 
 

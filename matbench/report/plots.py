@@ -12,6 +12,7 @@ import html
 import io
 import math
 import re
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -45,7 +46,11 @@ def _context(salt: str):
 def _svg(fig, titles: dict[str, str] | None = None) -> str:
     """The figure as an inline <svg> element; ``titles``: tooltip per link target."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    with warnings.catch_warnings():
+        # a figure too small for its labels (a handful of tiny images) is drawn as it is; the
+        # layout engine's warning would be a traceback-like line in the user's terminal
+        warnings.filterwarnings("ignore", message="constrained_layout not applied")
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
     text = text[text.index("<svg"):]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)

@@ -158,3 +158,17 @@ def test_built_in_names_cannot_be_taken(tmp_path, tiny_aim500, tiny_predictions,
     for name in ("AimNet", "ClosedForm", "KNN", "hybrid", "resize", "tiled", "full", "aim", "dim"):
         assert f" {name} " in listed.stdout, name
     assert "aaa_evil" not in listed.stdout and "aaa-evil" in listed.stderr
+
+
+def test_registry_get_loads_the_plugin_first(tmp_path):
+    """``METRICS.get("aim")`` at a plugin's import time (to extend a built-in variant) finds it
+    before any plugin was loaded, as ``lookup`` does."""
+    import subprocess
+    import sys
+
+    code = ("from matbench.api import METRICS, DATASETS\n"
+            "print(METRICS.get('aim').__name__, DATASETS.get('aim500') is not None, METRICS.get('no-such') is None)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "MATBENCH_CACHE": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["AimMetric", "True", "True"], proc.stdout + proc.stderr
