@@ -51,17 +51,19 @@ class PSPModule(nn.Module):
     """Pyramid pooling: the features, pooled to each grid size, 1x1-projected, upsampled back and
     concatenated with the input, then fused by a 1x1 conv and a ReLU."""
 
-    def __init__(self, channels: int, out_channels: int, sizes: tuple[int, ...]) -> None:
+    def __init__(self, channels: int, out_channels: int, sizes: tuple[int, ...], align_corners: bool = False) -> None:
         super().__init__()
         self.stages = nn.ModuleList(
             nn.Sequential(nn.AdaptiveAvgPool2d(size), nn.Conv2d(channels, channels, 1, bias=False))
             for size in sizes)
         self.bottleneck = nn.Conv2d(channels * (len(sizes) + 1), out_channels, 1)
         self.relu = nn.ReLU()
+        #: how the pooled grids are upsampled back (AimNet: False; GFM: True)
+        self.align_corners = align_corners
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[2:]
-        pooled = [F.interpolate(stage(x), size=size, mode="bilinear", align_corners=False)
+        pooled = [F.interpolate(stage(x), size=size, mode="bilinear", align_corners=self.align_corners)
                   for stage in self.stages]
         return self.relu(self.bottleneck(torch.cat(pooled + [x], 1)))
 
@@ -131,16 +133,7 @@ class AimNet(nn.Module):
         return (image - mean) / std
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        e0 = self.encoder0(x)
-        e0p, id0 = self.mp0(e0)
-        e1p, id1 = self.mp1(e0p)
-        e1 = self.encoder1(e1p)
-        e2p, id2 = self.mp2(e1)
-        e2 = self.encoder2(e2p)
-        e3p, id3 = self.mp3(e2)
-        e3 = self.encoder3(e3p)
-        e4p, id4 = self.mp4(e3)
-        e4 = self.encoder4(e4p)
+        (e0, _, e1, e2, e3, e4), (id0, id1, id2, id3, id4) = self.resnet.encode(x)
 
         psp = self.psp_module(e4)
         d4_g = self.decoder4_g_se(self.decoder4_g(torch.cat((psp, e4), 1)))

@@ -76,6 +76,23 @@ class ResNet34MP(nn.Module):
         network.mp3, network.encoder4 = self.maxpool4, self.layer4
         network.mp4 = self.maxpool5
 
+    def encode(self, x: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+        """The matting networks' encoder pass (AimNet, P3M-Net): the features
+        ``(e0, e0p, e1, e2, e3, e4)`` (``e0p``: the stem's output max-pooled once, which P3M-Net's
+        last fusion reads) and the indices of the five max-pools ``(id0, ..., id4)``, for the
+        decoders' unpooling."""
+        e0 = self.relu(self.bn1(self.conv1(x)))
+        e0p, id0 = self.maxpool1(e0)
+        e1p, id1 = self.maxpool2(e0p)
+        e1 = self.layer1(e1p)
+        e2p, id2 = self.maxpool3(e1)
+        e2 = self.layer2(e2p)
+        e3p, id3 = self.maxpool4(e2)
+        e3 = self.layer3(e3p)
+        e4p, id4 = self.maxpool5(e3)
+        e4 = self.layer4(e4p)
+        return (e0, e0p, e1, e2, e3, e4), (id0, id1, id2, id3, id4)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool1(self.relu(self.bn1(self.conv1(x))))[0]
         x = self.layer1(self.maxpool2(x)[0])

@@ -19,10 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from matbench.api import MODELS, InputError, MatbenchError, load_state_dict, load_strict, unwrap_state
+
+from matbench_aim.models.aimnet import PSPModule, SELayer
 
 from .backbones import BasicBlock, densenet121, resnet34, resnet101
 
@@ -57,37 +58,6 @@ def decoder(in_channels: int, mid1: int, mid2: int, out_channels: int, last_bn_r
     if upsample:
         layers.append(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
     return nn.Sequential(*layers)
-
-
-class PSPModule(nn.Module):
-    """Pyramid pooling: average-pooled to each grid size, 1x1-projected, upsampled back (corners
-    aligned), concatenated with the input, fused by a 1x1 conv and a ReLU."""
-
-    def __init__(self, channels: int, out_channels: int, sizes: tuple[int, ...]) -> None:
-        super().__init__()
-        self.stages = nn.ModuleList(nn.Sequential(nn.AdaptiveAvgPool2d(size), nn.Conv2d(channels, channels, 1, bias=False))
-                                    for size in sizes)
-        self.bottleneck = nn.Conv2d(channels * (len(sizes) + 1), out_channels, 1)
-        self.relu = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size = x.shape[2:]
-        pooled = [F.interpolate(stage(x), size=size, mode="bilinear", align_corners=True) for stage in self.stages]
-        return self.relu(self.bottleneck(torch.cat(pooled + [x], 1)))
-
-
-class SELayer(nn.Module):
-    """Squeeze-and-excitation with reduction 4: channels scaled by a gate on their global means."""
-
-    def __init__(self, channels: int, reduction: int = 4) -> None:
-        super().__init__()
-        self.avg_pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Sequential(nn.Linear(channels, channels // reduction, bias=False), nn.ReLU(inplace=True),
-                                nn.Linear(channels // reduction, channels, bias=False), nn.Sigmoid())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate = self.fc(self.avg_pool(x).flatten(1))
-        return x * gate[:, :, None, None]
 
 
 def collaborative_matting(rosta: str, glance: torch.Tensor, focus: torch.Tensor) -> torch.Tensor:
@@ -135,7 +105,7 @@ class GFM(nn.Module):
         getattr(self, f"_build_{backbone}")()
         self._build_heads()
         if rosta == "RIM":
-            self.rim = nn.Sequential(nn.Conv2d(3, 16, 1), SELayer(16), nn.Conv2d(16, 1, 1))
+            self.rim = nn.Sequential(nn.Conv2d(3, 16, 1), SELayer(16, reduction=4), nn.Conv2d(16, 1, 1))
 
     # ----------------------------------------------------------------- encoders and decoders
 
@@ -148,7 +118,7 @@ class GFM(nn.Module):
         for name in ("encoder5", "encoder6"):
             setattr(self, name, nn.Sequential(nn.MaxPool2d(2, 2, ceil_mode=True),
                                               *(BasicBlock(512, 512) for _ in range(3))))
-        self.psp_module = PSPModule(512, 512, (1, 3, 5))
+        self.psp_module = PSPModule(512, 512, (1, 3, 5), align_corners=True)
         for name, channels, scale in (("psp6", 512, 2), ("psp5", 512, 4), ("psp4", 256, 8), ("psp3", 128, 16),
                                       ("psp2", 64, 32), ("psp1", 64, 32)):   # psp1: built, never used
             setattr(self, name, conv_up(512, channels, scale))
@@ -174,7 +144,13 @@ class GFM(nn.Module):
 
     def _build_r34(self) -> None:
         self._resnet_encoders(resnet34())
-        self.psp_module = PSPModule(512, 512, (1, 3, 5))
+        self._build_512_decoders(focus_in=(1024, 512, 256, 128))
+
+    def _build_512_decoders(self, focus_in: tuple[int, int, int, int]) -> None:
+        """The pyramid pooling, glance decoders and focus decoders on 512-channel /32 features
+        (r34 and d121; ``focus_in``: the focus decoders' input channels, which the skip features
+        of the backbone set)."""
+        self.psp_module = PSPModule(512, 512, (1, 3, 5), align_corners=True)
         for name, channels, scale in (("psp4", 256, 2), ("psp3", 128, 4), ("psp2", 64, 8), ("psp1", 64, 16)):
             setattr(self, name, conv_up(512, channels, scale))
         self.decoder4_g = decoder(1024, 512, 512, 256)
@@ -182,14 +158,14 @@ class GFM(nn.Module):
         self.decoder2_g = decoder(256, 128, 128, 64)
         self.decoder1_g = decoder(128, 64, 64, 64)
         self.bridge_block = bridge(512)
-        self.decoder4_f = decoder(1024, 512, 512, 256)
-        self.decoder3_f = decoder(512, 256, 256, 128)
-        self.decoder2_f = decoder(256, 128, 128, 64)
-        self.decoder1_f = decoder(128, 64, 64, 64)
+        self.decoder4_f = decoder(focus_in[0], 512, 512, 256)
+        self.decoder3_f = decoder(focus_in[1], 256, 256, 128)
+        self.decoder2_f = decoder(focus_in[2], 128, 128, 64)
+        self.decoder1_f = decoder(focus_in[3], 64, 64, 64)
 
     def _build_r101(self) -> None:
         self._resnet_encoders(resnet101())
-        self.psp_module = PSPModule(2048, 2048, (1, 3, 5))
+        self.psp_module = PSPModule(2048, 2048, (1, 3, 5), align_corners=True)
         self.bridge_block = bridge(2048)
         for name, channels, scale in (("psp4", 1024, 2), ("psp3", 512, 4), ("psp2", 256, 8), ("psp1", 64, 16)):
             setattr(self, name, conv_up(2048, channels, scale))
@@ -213,18 +189,7 @@ class GFM(nn.Module):
         self.encoder3 = nn.Sequential(f.denseblock3, f.transition3)
         self.encoder4 = nn.Sequential(f.denseblock4, nn.Conv2d(1024, 512, 3, padding=1), nn.BatchNorm2d(512),
                                       nn.ReLU(inplace=True), nn.MaxPool2d(2, 2, ceil_mode=True))
-        self.psp_module = PSPModule(512, 512, (1, 3, 5))
-        for name, channels, scale in (("psp4", 256, 2), ("psp3", 128, 4), ("psp2", 64, 8), ("psp1", 64, 16)):
-            setattr(self, name, conv_up(512, channels, scale))
-        self.decoder4_g = decoder(1024, 512, 512, 256)
-        self.decoder3_g = decoder(512, 256, 256, 128)
-        self.decoder2_g = decoder(256, 128, 128, 64)
-        self.decoder1_g = decoder(128, 64, 64, 64)
-        self.bridge_block = bridge(512)
-        self.decoder4_f = decoder(1024, 512, 512, 256)
-        self.decoder3_f = decoder(768, 256, 256, 128)
-        self.decoder2_f = decoder(384, 128, 128, 64)
-        self.decoder1_f = decoder(192, 64, 64, 64)
+        self._build_512_decoders(focus_in=(1024, 768, 384, 192))
 
     def _build_heads(self) -> None:
         """The last glance / focus layers, one pair per RoSTa (three for RIM): a single 3x3 conv

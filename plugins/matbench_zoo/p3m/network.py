@@ -193,16 +193,7 @@ class P3MNet(nn.Module):
         self.load_state_dict(conditioned_state())
 
     def forward(self, x: torch.Tensor, side_outputs: bool = False) -> tuple[torch.Tensor, ...]:
-        e0 = self.encoder0(x)
-        e0p, id0 = self.mp0(e0)
-        e1p, id1 = self.mp1(e0p)
-        e1 = self.encoder1(e1p)
-        e2p, id2 = self.mp2(e1)
-        e2 = self.encoder2(e2p)
-        e3p, id3 = self.mp3(e2)
-        e3 = self.encoder3(e3p)
-        e4p, id4 = self.mp4(e3)
-        e4 = self.encoder4(e4p)
+        (e0, e0p, e1, e2, e3, e4), (id0, id1, id2, id3, id4) = self.resnet.encode(x)
 
         d4_g = self.decoder4_g(e4)
         d3_g = self.decoder3_g(d4_g)
