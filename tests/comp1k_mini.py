@@ -1,5 +1,6 @@
-"""A miniature Composition-1k (the pre-merged layout) from a zoo model's golden scenes, and the check
-that an evaluation on it scores exactly the 8-bit files its model's ``predict`` writes."""
+"""A trimap-based zoo model's golden scenes as files: a photos/trimaps folder pair, a miniature
+Composition-1k (the pre-merged layout), and the check that an evaluation on it scores exactly the
+8-bit files its model's ``predict`` writes."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,6 +15,17 @@ from matbench_metrics.dim import dim_metrics
 
 def read8(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path))
+
+
+def write_scenes(root: Path, cases: ModuleType) -> Path:
+    """``photos/<case>.png`` and ``trimaps/<case>.png`` of ``cases.CASES``."""
+    for sub in ("photos", "trimaps"):
+        (root / sub).mkdir()
+    for name in cases.CASES:
+        rgb, trimap = cases.scene(name)
+        Image.fromarray(rgb).save(root / "photos" / f"{name}.png")
+        Image.fromarray(trimap).save(root / "trimaps" / f"{name}.png")
+    return root
 
 
 def mini_comp1k(root: Path, cases: ModuleType) -> Path:

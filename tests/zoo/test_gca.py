@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from comp1k_mini import assert_rows_score_the_predictions, mini_comp1k
+from comp1k_mini import assert_rows_score_the_predictions, mini_comp1k, read8, write_scenes
 from conftest import ROOT, load_tool
 from matbench.api import InputError
 from matbench_zoo.gca.conditioning import conditioned_state
@@ -37,10 +36,6 @@ def matbench(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "matbench.cli", *args], capture_output=True, text=True)
 
 
-def read8(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path))
-
-
 @pytest.fixture(scope="module")
 def state() -> dict[str, torch.Tensor]:
     return conditioned_state()
@@ -57,14 +52,7 @@ def released(state, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory) -> Path:
     """photos/<case>.png and trimaps/<case>.png of the golden cases."""
-    root = tmp_path_factory.mktemp("scenes")
-    for sub in ("photos", "trimaps"):
-        (root / sub).mkdir()
-    for name in CASES.CASES:
-        rgb, trimap = CASES.scene(name)
-        Image.fromarray(rgb).save(root / "photos" / f"{name}.png")
-        Image.fromarray(trimap).save(root / "trimaps" / f"{name}.png")
-    return root
+    return write_scenes(tmp_path_factory.mktemp("scenes"), CASES)
 
 
 def test_state_dict_is_the_official_layout():

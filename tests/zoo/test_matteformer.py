@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from comp1k_mini import assert_rows_score_the_predictions, mini_comp1k
+from comp1k_mini import assert_rows_score_the_predictions, mini_comp1k, read8, write_scenes
 from conftest import ROOT, load_tool
 from matbench.api import InputError, STRATEGIES, build, image_tensor, run_strategy, to_uint8
 from matbench.networks import trimap_tensor
@@ -36,10 +36,6 @@ def matbench(*args) -> subprocess.CompletedProcess:
 def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
-
-
-def read8(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path))
 
 
 def save_released(state: dict[str, torch.Tensor], path: Path, **extra) -> Path:
@@ -65,14 +61,7 @@ def released(state, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory) -> Path:
     """photos/<case>.png and trimaps/<case>.png of the golden cases."""
-    root = tmp_path_factory.mktemp("scenes")
-    for sub in ("photos", "trimaps"):
-        (root / sub).mkdir()
-    for name in CASES.CASES:
-        rgb, trimap = CASES.scene(name)
-        Image.fromarray(rgb).save(root / "photos" / f"{name}.png")
-        Image.fromarray(trimap).save(root / "trimaps" / f"{name}.png")
-    return root
+    return write_scenes(tmp_path_factory.mktemp("scenes"), CASES)
 
 
 def predict(scenes: Path, checkpoint: Path, out: Path, *extra) -> subprocess.CompletedProcess:
