@@ -11,7 +11,6 @@ seed=1)``, stored as float32 / uint16 (alpha * 65535) to stay small.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +25,9 @@ OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "aimnet_golde
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=OUT, help="where to write (default: the fixture)")
-    args = ap.parse_args()
+    from golden import fixture_path, write_fixture
+
+    out = fixture_path(__doc__, OUT)
     net = fill_deterministic(build_aimnet(seed=0)).eval()
     x = torch.from_numpy(scene(*FORWARD_SIZE)).permute(2, 0, 1)[None].float() / 255
     with torch.no_grad():
@@ -38,9 +37,7 @@ def main() -> None:
     for choice in ("RESIZE", "HYBRID"):
         alpha = predict(net, photo, choice)
         arrays[choice.lower()] = np.round(alpha * 65535).astype(np.uint16)
-    np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB): "
-          + ", ".join(f"{k} {v.shape}" for k, v in arrays.items()))
+    write_fixture(out, arrays)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ scenes of :data:`CASES` (``calibration_scene``, the same on every machine): one 
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +32,10 @@ def scene(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=OUT, help="where to write (default: the fixture)")
-    args = ap.parse_args()
+    from golden import fixture_path, write_fixture
     from official import gca
+
+    out = fixture_path(__doc__, OUT)
 
     net = gca.official_network(gca.weights(**gca.VARIANT), **gca.VARIANT)
     arrays = {}
@@ -44,10 +43,7 @@ def main() -> None:
         rgb, trimap = scene(name)
         for procedure in PROCEDURES:
             arrays[f"{name}_{procedure}"] = gca.official_predict(net, rgb, trimap, procedure=procedure)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB): "
-          + ", ".join(f"{k} {v.shape}" for k, v in arrays.items()))
+    write_fixture(out, arrays)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ proportions, and at 192 x 384, whose 1/3 and 1/2 passes are exact.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +40,9 @@ def photo(h: int, w: int, seed: int) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=OUT, help="where to write (default: the fixture)")
-    args = ap.parse_args()
+    from golden import fixture_path, write_fixture
+
+    out = fixture_path(__doc__, OUT)
     arrays: dict[str, np.ndarray] = {}
     networks: dict[tuple, torch.nn.Module] = {}
     for key, variant, (h, w, seed), test_choice, pred_choice in CASES:
@@ -54,9 +53,7 @@ def main() -> None:
                                                pred_choice=pred_choice)
         values = arrays[key]
         print(f"{key}: {values.shape}, mean {values.mean():.1f}, share in (0, 255): {((values > 0) & (values < 255)).mean():.2f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
+    write_fixture(out, arrays)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,8 @@ trimap and the 8-bit PNG the script wrote, as uint8 arrays ``<case>_rgb``, ``<ca
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import numpy as np
 
 from matbench_zoo.indexnet.conditioning import photo_like
 from official import indexnet
@@ -27,19 +25,16 @@ CASES = {"odd": (75, 101, 11), "aligned": (64, 96, 12)}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=OUT, help="where to write (default: the fixture)")
-    args = ap.parse_args()
+    from golden import fixture_path, write_fixture
+
+    out = fixture_path(__doc__, OUT)
     net = indexnet.official_network(indexnet.weights(**indexnet.VARIANT), **indexnet.VARIANT)
     arrays = {}
     for case, (h, w, seed) in CASES.items():
         rgb, trimap = photo_like(seed, h, w)
         arrays[f"{case}_rgb"], arrays[f"{case}_trimap"] = rgb, trimap
         arrays[f"{case}_alpha"] = indexnet.official_predict(net, rgb, trimap, script="comp1k")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB): "
-          + ", ".join(f"{k} {v.shape}" for k, v in arrays.items()))
+    write_fixture(out, arrays)
 
 
 if __name__ == "__main__":

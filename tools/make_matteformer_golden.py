@@ -15,7 +15,6 @@ machines, whose conditioned weights may differ in the last bits).
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +56,10 @@ def threshold_margin(state: dict[str, torch.Tensor], rgb: np.ndarray, trimap: np
 
 
 def main() -> None:
+    from golden import fixture_path, write_fixture
     from official.matteformer import official_network, official_predict, weights
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=OUT, help="where to write (default: the fixture)")
-    args = ap.parse_args()
+    out = fixture_path(__doc__, OUT)
     torch.set_num_threads(1)
     state = weights()
     net = official_network(state)
@@ -72,9 +70,7 @@ def main() -> None:
         arrays[f"{name}_wide"] = official_predict(net, rgb, trimap, **WIDE)
         arrays[f"{name}_margin"] = np.float64(threshold_margin(state, rgb, trimap))
         print(f"{name} {rgb.shape[0]}x{rgb.shape[1]}: threshold margin {float(arrays[f'{name}_margin']):.3g}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.1f} KiB)")
+    write_fixture(out, arrays)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ photo generated differently from a matte computed differently.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -33,19 +32,16 @@ CASES = {
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=OUT, help="where to write (default: the fixture)")
-    args = ap.parse_args()
+    from golden import fixture_path, write_fixture
+
+    out = fixture_path(__doc__, OUT)
     net = harness.official_network(harness.weights(**harness.VARIANT), **harness.VARIANT)
     arrays = {}
     for name, (setting, h, w, seed) in CASES.items():
         photo = photo_like(h, w, seed)
         arrays[name] = harness.official_predict(net, photo, setting=setting)
         arrays[f"{name}_photo"] = np.array([h, w, seed, photo.astype(np.int64).sum()], dtype=np.int64)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB): "
-          + ", ".join(f"{k} {v.shape}" for k, v in arrays.items() if v.ndim == 2))
+    write_fixture(out, arrays)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,8 @@ mode around each with its short-side limit set to ``SAMPLES_SHORT_SIDE`` (``resi
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import numpy as np
 
 from matbench_zoo.p3m.conditioning import portrait
 from official import p3m
@@ -34,18 +32,15 @@ SETTINGS = {"resize": (dict(choice="RESIZE"), ("odd", "exact")),
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=OUT, help="where to write (default: the fixture)")
-    args = ap.parse_args()
+    from golden import fixture_path, write_fixture
+
+    out = fixture_path(__doc__, OUT)
     net = p3m.official_network(p3m.weights())
     arrays = {}
     for setting, (procedure, photos) in SETTINGS.items():
         for name in photos:
             arrays[f"{name}_{setting}"] = p3m.official_predict(net, portrait(*PHOTOS[name]), **procedure)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB): "
-          + ", ".join(f"{k} {v.shape}" for k, v in arrays.items()))
+    write_fixture(out, arrays)
 
 
 if __name__ == "__main__":
